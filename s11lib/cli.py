@@ -1,0 +1,306 @@
+"""``python -m s11lib <command>``: train, find-lr, zigzag, gradcam, summary.
+
+Flags are generated from ``Config``'s fields (help text from their comments), so a flag
+cannot drift from the field it sets. Bad input exits with status 2 and one ``error:`` line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import inspect
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+import types
+import typing
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import config as config_module
+from .config import Config, ConfigError
+from .data import DataError, augmented_samples, load_cifar10, make_loaders
+from .engine import autocast_dtype, fit, make_optimizer, resolve_device
+from .gradcam import find_misclassified, gradcam, overlay
+from .lr_finder import default_iters, range_test
+from .model import ResNet9, count_parameters, summary
+from .schedule import zigzag_lr
+
+# Files `train` writes into --out, in the order they appear.
+TRAIN_OUTPUTS = ("config.json", "augmented.png", "lr_finder.png", "one_cycle.png", "history.csv", "metrics.json",
+                 "checkpoint.pt", "accuracy.png", "loss.png", "misclassified.png", "gradcam.png")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that is missing, unreadable or not from this model."""
+
+
+# ---------------------------------------------------------------------------------------
+# Flags from the config
+
+
+def _field_help() -> dict[str, str]:
+    """Each Config field's trailing comment, read from the source."""
+    src = inspect.getsource(Config)
+    return {m[1]: m[2].strip() for m in re.finditer(r"^    (\w+): [^#\n]*#\s*(.*)$", src, flags=re.M)}
+
+
+def _scalar_type(hint) -> type:
+    """int | None -> int; int -> int."""
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        return next(a for a in typing.get_args(hint) if a is not type(None))
+    return hint
+
+
+def add_config_flags(parser: argparse.ArgumentParser) -> None:
+    hints, helps = typing.get_type_hints(Config), _field_help()
+    for f in dataclasses.fields(Config):
+        flag, kind = "--" + f.name.replace("_", "-"), _scalar_type(hints[f.name])
+        text = f"{helps.get(f.name, '')} (default: {f.default})".strip()
+        if kind is bool:
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=text)
+        else:
+            parser.add_argument(flag, type=kind, default=argparse.SUPPRESS, choices=f.metadata.get("choices"),
+                                metavar=None if "choices" in f.metadata else kind.__name__.upper(), help=text)
+
+
+def config_from_args(args: argparse.Namespace, base: Config | None = None) -> Config:
+    names = {f.name for f in dataclasses.fields(Config)}
+    changes = {k: v for k, v in vars(args).items() if k in names}
+    return dataclasses.replace(base, **changes) if base is not None else Config(**changes)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m s11lib", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="range test, one-cycle training, GradCAM; writes every figure and metric")
+    p.add_argument("--out", required=True, type=Path, help="output folder")
+    add_config_flags(p)
+
+    p = sub.add_parser("find-lr", help="the LR range test alone; prints LRMIN and LRMAX")
+    p.add_argument("--out", required=True, type=Path, help="output folder (lr_finder.png, lr_finder.json)")
+    add_config_flags(p)
+
+    p = sub.add_parser("zigzag", help="plot the triangular cyclic LR")
+    p.add_argument("--out", required=True, type=Path, help="PNG file")
+    p.add_argument("--lr-min", type=float, default=1e-3)
+    p.add_argument("--lr-max", type=float, default=1e-1)
+    p.add_argument("--step-size", type=int, default=500, help="iterations from lr-min to lr-max")
+    p.add_argument("--cycles", type=int, default=3)
+
+    p = sub.add_parser("gradcam", help="GradCAM on 25 misclassified test images of a trained checkpoint")
+    p.add_argument("--checkpoint", required=True, type=Path)
+    p.add_argument("--data", default="torchvision", help="data source, as for train")
+    p.add_argument("--out", required=True, type=Path, help="PNG file")
+    p.add_argument("--device", default="auto", choices=config_module.DEVICES)
+    p.add_argument("--gradcam-layer", default=None, choices=config_module.GRADCAM_LAYERS,
+                   help="default: the checkpoint's")
+
+    sub.add_parser("summary", help="the model table: each block's output shape and parameters")
+    return parser
+
+
+# ---------------------------------------------------------------------------------------
+# Helpers shared by the commands
+
+
+def prepare_out_dir(out: Path) -> Path:
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"output folder {out} is a file; pass a folder with --out")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out):
+            pass
+    except OSError as e:
+        raise ConfigError(f"cannot write into output folder {out} ({e.strerror}); pass a writable folder with --out") from None
+    return out
+
+
+def save_figure(fig_or_ax, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    fig = getattr(fig_or_ax, "figure", fig_or_ax)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+
+
+def atomic_save(obj, path: Path) -> None:
+    """torch.save to a temporary file, then rename: a crash never leaves half a checkpoint."""
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: Path) -> dict:
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist; pass the checkpoint.pt that train wrote")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        Config.from_dict(ckpt["config"])
+        ckpt["model"]
+    except (ConfigError, KeyError, TypeError) as e:
+        raise CheckpointError(f"checkpoint {path} is not from s11lib train ({e}); pass the checkpoint.pt that train wrote") from None
+    except Exception as e:  # unpickling errors of every kind
+        raise CheckpointError(f"checkpoint {path} cannot be read ({e.__class__.__name__}); it may be truncated or corrupt") from None
+    return ckpt
+
+
+def seed_everything(seed: int) -> None:
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+
+
+def find_lrs(model, cfg: Config, train_loader, device: torch.device):
+    """The range test on a throw-away optimizer (the model comes back unchanged)."""
+    optimizer = make_optimizer(model, cfg, cfg.finder_start_lr)
+    iters = cfg.finder_iters or default_iters(len(train_loader))
+    return range_test(model, optimizer, torch.nn.CrossEntropyLoss(), train_loader, device,
+                      start_lr=cfg.finder_start_lr, end_lr=cfg.finder_end_lr, num_iter=iters,
+                      autocast_dtype=autocast_dtype(cfg.precision, device), verbose=False)
+
+
+def build_model(cfg: Config, device: torch.device) -> ResNet9:
+    model = ResNet9(logit_scale=cfg.logit_scale).to(device)
+    if device.type == "cuda":  # NHWC convolutions are the fast ones on tensor cores
+        torch.backends.cudnn.benchmark = True
+        model = model.to(memory_format=torch.channels_last)
+    return model
+
+
+# ---------------------------------------------------------------------------------------
+# Commands
+
+
+def cmd_train(cfg: Config, out: Path) -> dict:
+    """The whole job; returns metrics.json's content."""
+    from . import plots
+
+    prepare_out_dir(out)
+    device = resolve_device(cfg.device)
+    seed_everything(cfg.seed)
+    (out / "config.json").write_text(cfg.to_json())
+    t0 = time.perf_counter()
+    data = load_cifar10(cfg.data, data_dir=cfg.data_dir, subset=cfg.subset)
+    train_loader, test_loader = make_loaders(data, cfg, device)
+    data_seconds = time.perf_counter() - t0
+    print(f"data: {data.source}: {len(data.train)} train / {len(data.test)} test images; device: {device}")
+    save_figure(plots.augmented(*augmented_samples(data.train, cutout=cfg.cutout, seed=cfg.seed)), out / "augmented.png")
+
+    model = build_model(cfg, device)
+    lr_min, lr_max, finder_seconds = cfg.min_lr, cfg.max_lr, 0.0
+    if lr_min is None or lr_max is None:
+        t0 = time.perf_counter()
+        rt = find_lrs(model, cfg, train_loader, device)
+        finder_seconds = time.perf_counter() - t0
+        save_figure(plots.lr_range(rt.lrs, rt.losses, rt.smoothed, rt.lr_min, rt.lr_max), out / "lr_finder.png")
+        lr_min = rt.lr_min if lr_min is None else lr_min
+        lr_max = rt.lr_max if lr_max is None else lr_max
+        if lr_min >= lr_max:
+            raise ConfigError(f"the range test found LRMAX {rt.lr_max:.3g}, not above the given min-lr {lr_min:.3g}; give both --min-lr and --max-lr")
+        print(f"LR range test ({len(rt.lrs)} batches, {finder_seconds:.1f}s): LRMIN {lr_min:.4g}, LRMAX {lr_max:.4g} ({rt.note})")
+
+    run = fit(model, train_loader, test_loader, cfg, device, lr_min=lr_min, lr_max=lr_max)
+    history = run["history"]
+    atomic_save({"model": model.state_dict(), "config": cfg.to_dict(), "lr_min": lr_min, "lr_max": lr_max,
+                 "history": history}, out / "checkpoint.pt")
+    with open(out / "history.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(history[0]))
+        writer.writeheader()
+        writer.writerows(history)
+    save_figure(plots.one_cycle(run["lrs"], len(train_loader)), out / "one_cycle.png")
+    save_figure(plots.accuracy(history), out / "accuracy.png")
+    save_figure(plots.loss(history), out / "loss.png")
+
+    mis = find_misclassified(model, data.test, device)
+    save_figure(plots.misclassified(mis.images, mis.labels, mis.preds), out / "misclassified.png")
+    maps = gradcam(model, mis.images, mis.preds, device, layer=cfg.gradcam_layer)
+    save_figure(plots.misclassified(overlay(mis.images, maps), mis.labels, mis.preds,
+                                    title=f"GradCAM ({cfg.gradcam_layer}) for the predicted class"), out / "gradcam.png")
+
+    last = history[-1]
+    metrics = {
+        "test_accuracy": last["test_acc"], "best_test_accuracy": max(r["test_acc"] for r in history),
+        "train_accuracy": last["train_acc"], "test_loss": last["test_loss"], "epochs": cfg.epochs,
+        "train_seconds": run["train_seconds"], "eval_seconds": run["eval_seconds"], "lr_finder_seconds": finder_seconds,
+        "data_seconds": data_seconds, "min_lr": lr_min, "max_lr": lr_max, "params": count_parameters(model),
+        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else device.type,
+        "data": data.source, "train_images": len(data.train), "test_images": len(data.test),
+        "augment": cfg.augment, "seed": cfg.seed, "compile": cfg.compile,
+        "precision": str(autocast_dtype(cfg.precision, device) or torch.float32).removeprefix("torch."),
+    }
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    print(f"test accuracy {metrics['test_accuracy']:.2f}% (best {metrics['best_test_accuracy']:.2f}%), "
+          f"training {metrics['train_seconds']:.1f}s; wrote {', '.join(TRAIN_OUTPUTS)} to {out}")
+    return metrics
+
+
+def cmd_find_lr(cfg: Config, out: Path) -> None:
+    from . import plots
+
+    prepare_out_dir(out)
+    device = resolve_device(cfg.device)
+    seed_everything(cfg.seed)
+    data = load_cifar10(cfg.data, data_dir=cfg.data_dir, subset=cfg.subset)
+    train_loader, _ = make_loaders(data, cfg, device)
+    rt = find_lrs(build_model(cfg, device), cfg, train_loader, device)
+    save_figure(plots.lr_range(rt.lrs, rt.losses, rt.smoothed, rt.lr_min, rt.lr_max), out / "lr_finder.png")
+    (out / "lr_finder.json").write_text(json.dumps({"lr_min": rt.lr_min, "lr_max": rt.lr_max, "note": rt.note,
+                                                     "lrs": rt.lrs.tolist(), "losses": rt.losses.tolist()}, indent=2))
+    print(f"LRMIN {rt.lr_min:.4g}\nLRMAX {rt.lr_max:.4g}\n({rt.note}; {len(rt.lrs)} batches; plot in {out / 'lr_finder.png'})")
+
+
+def cmd_zigzag(args: argparse.Namespace) -> None:
+    from . import plots
+
+    if not 0 < args.lr_min < args.lr_max:
+        raise ConfigError(f"need 0 < lr-min < lr-max, got {args.lr_min} and {args.lr_max}")
+    if args.step_size <= 0 or args.cycles <= 0:
+        raise ConfigError("step-size and cycles must be > 0")
+    it = np.arange(2 * args.step_size * args.cycles + 1)
+    save_figure(plots.zigzag(it, zigzag_lr(it, lr_min=args.lr_min, lr_max=args.lr_max, step_size=args.step_size)), args.out)
+    print(f"wrote {args.out}")
+
+
+def cmd_gradcam(args: argparse.Namespace) -> None:
+    from . import plots
+
+    ckpt = load_checkpoint(args.checkpoint)
+    cfg = Config.from_dict(ckpt["config"])
+    device = resolve_device(args.device)
+    model = ResNet9(logit_scale=cfg.logit_scale).to(device)
+    try:
+        model.load_state_dict(ckpt["model"])
+    except RuntimeError as e:
+        raise CheckpointError(f"checkpoint {args.checkpoint} does not fit this ResNet-9 ({str(e).splitlines()[0]})") from None
+    data = load_cifar10(args.data, data_dir=cfg.data_dir)
+    layer = args.gradcam_layer or cfg.gradcam_layer
+    mis = find_misclassified(model, data.test, device)
+    maps = gradcam(model, mis.images, mis.preds, device, layer=layer)
+    save_figure(plots.misclassified(overlay(mis.images, maps), mis.labels, mis.preds,
+                                    title=f"GradCAM ({layer}) for the predicted class"), args.out)
+    print(f"wrote {args.out} ({len(mis.labels)} misclassified of {len(data.test)} test images)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command in ("train", "find-lr"):
+            cfg = config_from_args(args)
+            (cmd_train if args.command == "train" else cmd_find_lr)(cfg, args.out)
+        elif args.command == "zigzag":
+            cmd_zigzag(args)
+        elif args.command == "gradcam":
+            cmd_gradcam(args)
+        else:
+            print(summary(ResNet9()))
+    except (ConfigError, DataError, CheckpointError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,112 @@
+"""The recipe: one frozen dataclass holding every knob of the super-convergence run.
+
+Variants come from ``dataclasses.replace(cfg, epochs=3)``; the CLI builds its flags from
+these fields (see ``cli.py``), so a flag cannot drift from the field it sets.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+
+DEVICES = ("auto", "cuda", "mps", "cpu")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+AUGMENTS = ("albumentations", "gpu")
+GRADCAM_LAYERS = ("prep", "layer1", "layer2", "layer3")
+
+
+class ConfigError(ValueError):
+    """A setting that cannot work; the message says which and what to do instead."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """Leslie Smith's one-cycle recipe for ResNet-9 on CIFAR-10 (24 epochs, batch 512)."""
+
+    # data
+    data: str = "torchvision"  # "torchvision" (download into data_dir), or a path: folder/archive in ImageFolder layout, or cifar-10-batches-py
+    data_dir: str = "./data"  # where torchvision's download goes
+    subset: int | None = None  # class-balanced sample of this many training images (test set cut in proportion); None = all
+    augment: str = field(default="albumentations", metadata={"choices": AUGMENTS})  # "gpu": same augmentations as batched tensor ops on the device
+    cutout: int = 8  # side of the single square hole, in pixels, filled with the data set's mean
+    workers: int | None = None  # DataLoader processes; None = min(8, CPU count)
+
+    # optimisation
+    epochs: int = 24
+    peak_epoch: int = 5  # LR reaches max_lr at the end of this epoch (1-based), then falls back to min_lr
+    batch_size: int = 512
+    momentum: float = 0.9  # SGD with Nesterov momentum, held constant (no momentum cycling)
+    weight_decay: float = 5e-4  # L2 penalty on every parameter, in SGD's convention
+    min_lr: float | None = None  # start and end of the cycle; None = found by the LR range test
+    max_lr: float | None = None  # peak of the cycle; None = found by the LR range test
+    logit_scale: float = 0.125  # logits are multiplied by this before the softmax (Page's ResNet-9); see README
+
+    # LR range test (torch-lr-finder)
+    finder_start_lr: float = 1e-4
+    finder_end_lr: float = 10.0
+    finder_iters: int | None = None  # None = two epochs' worth of batches, between 20 and 100
+
+    # run
+    seed: int = 1
+    device: str = field(default="auto", metadata={"choices": DEVICES})  # auto: cuda, then mps, then cpu
+    precision: str = field(default="auto", metadata={"choices": PRECISIONS})  # auto: bf16 (or fp16) autocast on CUDA, fp32 elsewhere
+    compile: bool = False  # torch.compile the model (CUDA only pays)
+    gradcam_layer: str = field(default="layer3", metadata={"choices": GRADCAM_LAYERS})  # block whose activations GradCAM weighs
+    progress: bool = True  # tqdm progress bars
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Config:
+        """Rebuild a config saved by ``to_dict``; unknown keys are an error, not ignored."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise ConfigError(f"unknown config field(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}")
+        return cls(**values)
+
+
+def validate(cfg: Config) -> None:
+    """Refuse settings that cannot work, before any data is read or any model is built."""
+
+    def positive(name: str, value: float | None, *, allow_none: bool = False) -> None:
+        if value is None and allow_none:
+            return
+        if value is None or value <= 0:
+            raise ConfigError(f"{name.replace('_', '-')} must be > 0, got {value}")
+
+    for name in ("epochs", "peak_epoch", "batch_size", "cutout", "finder_start_lr", "finder_end_lr", "logit_scale"):
+        positive(name, getattr(cfg, name))
+    for name in ("subset", "finder_iters", "min_lr", "max_lr"):
+        positive(name, getattr(cfg, name), allow_none=True)
+    for name in ("momentum", "weight_decay"):
+        if getattr(cfg, name) < 0:
+            raise ConfigError(f"{name.replace('_', '-')} must be >= 0, got {getattr(cfg, name)}")
+    if cfg.workers is not None and cfg.workers < 0:
+        raise ConfigError(f"workers must be >= 0, got {cfg.workers}")
+    if cfg.peak_epoch >= cfg.epochs:
+        raise ConfigError(
+            f"peak-epoch ({cfg.peak_epoch}) must come before the last epoch ({cfg.epochs}): "
+            "the LR needs at least one epoch to come back down"
+        )
+    if cfg.min_lr is not None and cfg.max_lr is not None and cfg.min_lr >= cfg.max_lr:
+        raise ConfigError(f"min-lr ({cfg.min_lr}) must be below max-lr ({cfg.max_lr})")
+    if cfg.finder_start_lr >= cfg.finder_end_lr:
+        raise ConfigError(f"finder-start-lr ({cfg.finder_start_lr}) must be below finder-end-lr ({cfg.finder_end_lr})")
+    if cfg.cutout > 32:
+        raise ConfigError(f"cutout must fit in a 32x32 image, got {cfg.cutout}")
+    for name in ("device", "precision", "augment", "gradcam_layer"):
+        choices = next(f.metadata["choices"] for f in dataclasses.fields(cfg) if f.name == name)
+        if getattr(cfg, name) not in choices:
+            raise ConfigError(f"{name.replace('_', '-')} must be one of {', '.join(choices)}, got {getattr(cfg, name)!r}")

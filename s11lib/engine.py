@@ -1,0 +1,167 @@
+"""Training and evaluation loops. They return plain data; the caller keeps the history."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from .config import Config, ConfigError
+from .schedule import one_cycle
+
+POSTFIX_SECONDS = 0.5  # refresh the progress bar's numbers at most this often (each refresh syncs the GPU)
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """"auto" -> cuda, then mps, then cpu; a named device that is not there is an error."""
+    has = {"cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available(), "cpu": True}
+    if name == "auto":
+        return torch.device(next(d for d in ("cuda", "mps", "cpu") if has[d]))
+    if name not in has:
+        raise ConfigError(f"unknown device {name!r}; use auto, cuda, mps or cpu")
+    if not has[name]:
+        raise ConfigError(f"device {name} was asked for but is not available on this machine; use --device auto or cpu")
+    return torch.device(name)
+
+
+def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype for ``precision`` on ``device``; None means plain fp32.
+
+    "auto" is bf16 on CUDA chips that have it (fp16 with a grad scaler on older ones) and
+    fp32 on the CPU and MPS, so the CPU default path is exact fp32.
+    """
+    if precision == "auto":
+        if device.type != "cuda":
+            return None
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+
+
+def make_optimizer(model: nn.Module, cfg: Config, lr: float) -> torch.optim.SGD:
+    return torch.optim.SGD(model.parameters(), lr=lr, momentum=cfg.momentum, nesterov=cfg.momentum > 0,
+                           weight_decay=cfg.weight_decay)
+
+
+def _autocast(device: torch.device, dtype: torch.dtype | None):
+    return torch.autocast(device.type, dtype=dtype, enabled=dtype is not None)
+
+
+def _to_device(x: torch.Tensor, y: torch.Tensor, device: torch.device):
+    x = x.to(device, non_blocking=True)
+    if device.type == "cuda":
+        x = x.contiguous(memory_format=torch.channels_last)
+    return x, y.to(device, non_blocking=True)
+
+
+def train_one_epoch(model: nn.Module, loader: Iterable, optimizer: torch.optim.Optimizer, criterion: nn.Module,
+                    device: torch.device, *, scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+                    dtype: torch.dtype | None = None, scaler: torch.amp.GradScaler | None = None,
+                    progress: bool = False, desc: str = "train") -> dict:
+    """One pass over ``loader``, stepping ``scheduler`` after every batch.
+
+    Returns:
+        {"loss", "accuracy" (percent), "lrs" (the LR each batch was trained at), "seconds"}.
+    """
+    model.train()
+    start = time.perf_counter()
+    loss_sum = torch.zeros((), device=device)
+    correct = torch.zeros((), device=device, dtype=torch.long)
+    seen, lrs, shown = 0, [], start
+    bar = tqdm(loader, desc=desc, leave=False, disable=not progress, dynamic_ncols=True)
+    for x, y in bar:
+        x, y = _to_device(x, y, device)
+        lrs.append(optimizer.param_groups[0]["lr"])
+        with _autocast(device, dtype):
+            out = model(x)
+            loss = criterion(out, y)
+        optimizer.zero_grad(set_to_none=True)
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            loss.backward()
+            optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        loss_sum += loss.detach().float() * len(y)
+        correct += (out.detach().argmax(1) == y).sum()
+        seen += len(y)
+        if progress and time.perf_counter() - shown > POSTFIX_SECONDS:
+            shown = time.perf_counter()
+            bar.set_postfix(loss=f"{loss_sum.item() / seen:.3f}", acc=f"{100 * correct.item() / seen:.1f}", lr=f"{lrs[-1]:.3g}")
+    return {"loss": loss_sum.item() / seen, "accuracy": 100.0 * correct.item() / seen, "lrs": lrs,
+            "seconds": time.perf_counter() - start}
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, loader: Iterable, criterion: nn.Module, device: torch.device, *,
+             dtype: torch.dtype | None = None) -> dict:
+    """Mean loss and accuracy (percent) over ``loader`` in eval mode: {"loss", "accuracy", "seconds"}."""
+    model.eval()
+    start = time.perf_counter()
+    loss_sum = torch.zeros((), device=device)
+    correct = torch.zeros((), device=device, dtype=torch.long)
+    seen = 0
+    for x, y in loader:
+        x, y = _to_device(x, y, device)
+        with _autocast(device, dtype):
+            out = model(x)
+            loss = criterion(out, y)
+        loss_sum += loss.float() * len(y)
+        correct += (out.argmax(1) == y).sum()
+        seen += len(y)
+    return {"loss": loss_sum.item() / seen, "accuracy": 100.0 * correct.item() / seen, "seconds": time.perf_counter() - start}
+
+
+@torch.no_grad()
+def predict(model: nn.Module, loader: Iterable, device: torch.device) -> torch.Tensor:
+    """Predicted class of every image of ``loader``, in order (CPU tensor)."""
+    model.eval()
+    return torch.cat([model(_to_device(x, y, device)[0]).argmax(1).cpu() for x, y in loader])
+
+
+def fit(model: nn.Module, train_loader: Iterable, test_loader: Iterable, cfg: Config, device: torch.device, *,
+        lr_min: float, lr_max: float, on_epoch: Callable[[dict], None] | None = None) -> dict:
+    """The one-cycle run: ``cfg.epochs`` epochs, LR lr_min -> lr_max (end of ``cfg.peak_epoch``) -> lr_min.
+
+    Prints one line per epoch (and progress bars with ``cfg.progress``). ``on_epoch(row)`` is called after each
+    epoch, for checkpoints.
+
+    Returns:
+        {"history": [per-epoch rows], "lrs": [LR of every batch], "train_seconds", "eval_seconds"}; a row is
+        {"epoch", "lr" (at the epoch's last batch), "train_loss", "train_acc", "test_loss",
+        "test_acc", "seconds" (train + test of that epoch)}.
+    """
+    dtype = autocast_dtype(cfg.precision, device)
+    scaler = torch.amp.GradScaler(device.type) if dtype == torch.float16 else None
+    criterion = nn.CrossEntropyLoss()
+    optimizer = make_optimizer(model, cfg, lr_min)
+    steps = len(train_loader)
+    scheduler = one_cycle(optimizer, epochs=cfg.epochs, steps_per_epoch=steps, peak_epoch=cfg.peak_epoch,
+                          lr_min=lr_min, lr_max=lr_max)
+    net = torch.compile(model) if cfg.compile else model
+    history, lrs, train_seconds, eval_seconds = [], [], 0.0, 0.0
+    for epoch in range(1, cfg.epochs + 1):
+        tr = train_one_epoch(net, train_loader, optimizer, criterion, device, scheduler=scheduler, dtype=dtype,
+                             scaler=scaler, progress=cfg.progress, desc=f"epoch {epoch}/{cfg.epochs}")
+        te = evaluate(net, test_loader, criterion, device, dtype=dtype)
+        train_seconds += tr["seconds"]
+        eval_seconds += te["seconds"]
+        lrs += tr["lrs"]
+        row = {"epoch": epoch, "lr": tr["lrs"][-1], "train_loss": tr["loss"], "train_acc": tr["accuracy"],
+               "test_loss": te["loss"], "test_acc": te["accuracy"], "seconds": tr["seconds"] + te["seconds"]}
+        history.append(row)
+        tqdm.write(format_row(row, cfg.epochs))
+        if on_epoch is not None:
+            on_epoch(row)
+    return {"history": history, "lrs": lrs, "train_seconds": train_seconds, "eval_seconds": eval_seconds}
+
+
+def format_row(row: dict, epochs: int) -> str:
+    return (f"epoch {row['epoch']:>2}/{epochs}  lr {row['lr']:.4f}  train loss {row['train_loss']:.3f} "
+            f"acc {row['train_acc']:5.2f}%  test loss {row['test_loss']:.3f} acc {row['test_acc']:5.2f}%  "
+            f"{row['seconds']:.1f}s")

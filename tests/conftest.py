@@ -1,0 +1,102 @@
+"""Shared fixtures: a seeded run, the Agg backend, and tiny CIFAR-10 look-alikes in every format."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import random
+import shutil
+import tarfile
+from pathlib import Path
+
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from s11lib.config import CLASSES  # noqa: E402
+from s11lib.data import Split  # noqa: E402
+
+OFFLINE_COPY = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "cifar10-jpeg.tar.gz"
+TRAIN_PER_CLASS, TEST_PER_CLASS = 10, 4  # 100 train and 40 test images
+
+
+@pytest.fixture(autouse=True)
+def _seeded():
+    torch.manual_seed(0)
+    np.random.seed(0)
+    random.seed(0)
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+def make_split(per_class: int, seed: int) -> Split:
+    """Random 32x32 RGB images, classes interleaved (0, 1, ..., 9, 0, 1, ...)."""
+    rng = np.random.default_rng(seed)
+    n = per_class * len(CLASSES)
+    return Split(rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8), np.arange(n, dtype=np.int64) % len(CLASSES))
+
+
+@pytest.fixture(scope="session")
+def tiny() -> tuple[Split, Split]:
+    return make_split(TRAIN_PER_CLASS, 1), make_split(TEST_PER_CLASS, 2)
+
+
+def write_image_folder(root: Path, train: Split, test: Split) -> Path:
+    """ImageFolder layout, lossless PNG, file names sorted in the split's order per class."""
+    for name, split in (("train", train), ("test", test)):
+        for i, (img, label) in enumerate(zip(split.images, split.labels)):
+            folder = root / name / CLASSES[label]
+            folder.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(img).save(folder / f"{i:04d}.png")
+    return root
+
+
+def write_pickled(root: Path, train: Split, test: Split) -> Path:
+    """The original cifar-10-batches-py layout: five training batches and a test batch."""
+    root.mkdir(parents=True)
+
+    def dump(name: str, images: np.ndarray, labels: np.ndarray) -> None:
+        data = images.transpose(0, 3, 1, 2).reshape(len(images), -1)
+        with open(root / name, "wb") as f:
+            pickle.dump({b"data": data, b"labels": labels.tolist(), b"batch_label": name.encode()}, f)
+
+    for b, idx in enumerate(np.array_split(np.arange(len(train)), 5), start=1):
+        dump(f"data_batch_{b}", train.images[idx], train.labels[idx])
+    dump("test_batch", test.images, test.labels)
+    return root
+
+
+@pytest.fixture(scope="session")
+def sources(tmp_path_factory, tiny) -> dict[str, Path]:
+    """The same tiny data set as a folder, .tar.gz, .zip and cifar-10-batches-py."""
+    base = tmp_path_factory.mktemp("sources")
+    folder = write_image_folder(base / "tiny-cifar" , *tiny)
+    with tarfile.open(base / "tiny-cifar.tar.gz", "w:gz") as t:
+        t.add(folder, arcname="tiny-cifar")
+    zip_path = shutil.make_archive(str(base / "tiny-cifar"), "zip", root_dir=base, base_dir="tiny-cifar")
+    return {
+        "folder": folder,
+        "tar.gz": base / "tiny-cifar.tar.gz",
+        "zip": Path(zip_path),
+        "pickled": write_pickled(base / "cifar-10-batches-py", *tiny),
+    }
+
+
+@pytest.fixture
+def offline_copy() -> Path:
+    """The offline CIFAR-10 copy beside the checkout: required in CI, skipped elsewhere when absent."""
+    if not OFFLINE_COPY.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"the offline CIFAR-10 copy is missing at {OFFLINE_COPY}")
+        pytest.skip(f"no offline CIFAR-10 copy at {OFFLINE_COPY}")
+    return OFFLINE_COPY

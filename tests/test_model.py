@@ -1,0 +1,28 @@
+import torch
+
+from s11lib.model import ResNet9, count_parameters, summary
+
+
+def test_parameter_count_matches_the_assignment():
+    assert count_parameters(ResNet9()) == 6_573_130
+
+
+def test_output_is_one_logit_per_class():
+    assert ResNet9()(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
+
+
+def test_logit_scale_multiplies_the_logits():
+    torch.manual_seed(0)
+    model = ResNet9(logit_scale=1.0).eval()
+    x = torch.randn(2, 3, 32, 32)
+    full = model(x)
+    model.logit_scale = 0.125
+    torch.testing.assert_close(model(x), full * 0.125)
+
+
+def test_summary_lists_each_block_with_its_shape_and_parameters():
+    text = summary(ResNet9())
+    assert "layer1   ResLayer    [1, 128, 16, 16]        369,408" in text
+    assert "layer3   ResLayer    [1, 512, 4, 4]        5,901,312" in text
+    assert "fc       Linear      [1, 10]                   5,130" in text
+    assert text.splitlines()[-1].endswith("6,573,130")

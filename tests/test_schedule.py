@@ -1,0 +1,59 @@
+import numpy as np
+import pytest
+import torch
+
+from s11lib.schedule import one_cycle, one_cycle_lr, peak_step, zigzag_lr
+
+LR_MIN, LR_MAX, EPOCHS, PEAK, STEPS = 0.004, 0.4, 24, 5, 98  # 98 batches of 512 = one CIFAR-10 epoch
+
+
+def scheduled_lrs(steps_per_epoch=STEPS, epochs=EPOCHS, peak=PEAK):
+    """The LR each batch gets from the optimizer side, plus the LR left after the last step."""
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=123.0, momentum=0.9, nesterov=True)
+    sched = one_cycle(opt, epochs=epochs, steps_per_epoch=steps_per_epoch, peak_epoch=peak, lr_min=LR_MIN, lr_max=LR_MAX)
+    lrs = []
+    for _ in range(epochs * steps_per_epoch):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    return np.array(lrs), opt.param_groups[0]
+
+
+def test_one_cycle_starts_at_min_peaks_at_end_of_epoch_5_and_ends_at_min():
+    lrs, _ = scheduled_lrs()
+    assert len(lrs) == 24 * 98
+    assert lrs[0] == pytest.approx(LR_MIN)
+    assert lrs[5 * 98 - 1] == pytest.approx(LR_MAX)  # last batch of epoch 5
+    assert int(np.argmax(lrs)) == 5 * 98 - 1
+    assert lrs[-1] == pytest.approx(LR_MIN)
+
+
+def test_no_annihilation_lr_never_leaves_the_range_even_after_the_last_step():
+    lrs, group = scheduled_lrs(steps_per_epoch=7, epochs=2, peak=1)  # torch's own OneCycleLR goes negative here
+    assert lrs.min() >= LR_MIN * (1 - 1e-12) and lrs.max() <= LR_MAX * (1 + 1e-12)
+    assert group["lr"] == pytest.approx(LR_MIN)
+    assert group["momentum"] == 0.9  # not cycled
+
+
+def test_scheduler_agrees_with_the_pure_function_at_every_step():
+    lrs, _ = scheduled_lrs()
+    pure = [one_cycle_lr(i, total_steps=EPOCHS * STEPS, peak_step=peak_step(PEAK, STEPS), lr_min=LR_MIN, lr_max=LR_MAX)
+            for i in range(EPOCHS * STEPS)]
+    np.testing.assert_allclose(lrs, pure, rtol=1e-9)
+
+
+def test_one_cycle_is_linear_on_both_sides():
+    kw = dict(total_steps=11, peak_step=4, lr_min=1.0, lr_max=5.0)
+    assert [one_cycle_lr(i, **kw) for i in range(11)] == pytest.approx([1, 2, 3, 4, 5, 4.333333, 3.666667, 3, 2.333333, 1.666667, 1])
+    assert one_cycle_lr(50, **kw) == 1.0 and one_cycle_lr(-3, **kw) == 1.0
+
+
+def test_zigzag_values_at_known_iterations():
+    kw = dict(lr_min=0.01, lr_max=0.11, step_size=10)
+    assert zigzag_lr(0, **kw) == pytest.approx(0.01)
+    assert zigzag_lr(5, **kw) == pytest.approx(0.06)
+    assert zigzag_lr(10, **kw) == pytest.approx(0.11)
+    assert zigzag_lr(15, **kw) == pytest.approx(0.06)
+    assert zigzag_lr(20, **kw) == pytest.approx(0.01)
+    assert zigzag_lr(30, **kw) == pytest.approx(0.11)
+    np.testing.assert_allclose(zigzag_lr(np.array([0, 10, 20, 25]), **kw), [0.01, 0.11, 0.01, 0.06])
