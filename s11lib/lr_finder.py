@@ -6,8 +6,13 @@ The rule (README, "How LRMIN and LRMAX are found"):
 * the raw per-batch losses are smoothed with a centred moving average (no lag, unlike the
   library's exponential smoothing, which shifts the curve to higher LRs by ~1 decade over
   100 iterations);
-* LRMAX is the LR at the minimum of the smoothed loss: the largest LR that still makes
-  progress before the loss turns up (Smith, 2018, sec. 4.1);
+* LRMAX is the LR at the minimum of the smoothed loss *before it first turns up*: the curve
+  is cut where the smoothed loss rises above its running minimum by more than a quarter of
+  the drop so far (or 5% of the starting loss, whichever is larger), and LRMAX is the LR of
+  the lowest point before the cut: the largest LR that still makes progress (Smith, 2018,
+  sec. 4.1). The cut matters: BatchNorm nets often recover at absurd LRs (loss falling
+  again near LR 10), and taking the global minimum then picks LR 10, which trained to 74.8%
+  instead of ~90% on an H200 (bench/RESULTS.md);
 * LRMIN is the LR where the smoothed loss has fallen by 10% of its total drop from the
   start to that minimum: where the loss "starts to fall".
 
@@ -32,6 +37,8 @@ from torch_lr_finder import LRFinder, TrainDataLoaderIter
 MIN_POINTS = 5
 FALL_FRACTION = 0.10  # LRMIN: where the loss has fallen by this share of its total drop
 FALLBACK_DIV = 10.0  # LRMIN = LRMAX / this when the curve cannot say
+RISE_OF_DROP = 0.25  # the curve is cut where the loss rises this share of its drop so far above its minimum...
+RISE_OF_START = 0.05  # ...or this share of the starting loss, whichever is larger (ignores early noise)
 
 
 @dataclass(frozen=True)
@@ -67,7 +74,7 @@ def pick_lrs(lrs: np.ndarray, losses: np.ndarray) -> tuple[float, float, str, np
     if usable < MIN_POINTS:
         lr_max = float(lrs[np.argmin(losses[:usable])]) if usable else float(lrs[0])
         return lr_max / FALLBACK_DIV, lr_max, f"fallback: only {usable} usable points; {fallback}", smoothed
-    i_max = int(np.argmin(smoothed[:usable]))
+    i_max = int(np.argmin(smoothed[: first_rise(smoothed[:usable])]))
     lr_max = float(lrs[i_max])
     if i_max == 0:
         return lr_max / FALLBACK_DIV, lr_max, f"fallback: the loss only rose (diverged at once); {fallback}", smoothed
@@ -75,7 +82,15 @@ def pick_lrs(lrs: np.ndarray, losses: np.ndarray) -> tuple[float, float, str, np
     i_min = int(np.argmax(smoothed[: i_max + 1] <= target))
     if i_min >= i_max:
         return lr_max / FALLBACK_DIV, lr_max, f"LRMAX at the loss minimum; no earlier fall, so LRMIN = LRMAX/{FALLBACK_DIV:g}", smoothed
-    return float(lrs[i_min]), lr_max, "LRMAX at the smoothed loss minimum; LRMIN where it has fallen by 10% of its drop", smoothed
+    return float(lrs[i_min]), lr_max, "LRMAX at the smoothed loss minimum before it turns up; LRMIN where it has fallen by 10% of its drop", smoothed
+
+
+def first_rise(smoothed: np.ndarray) -> int:
+    """Index of the first point that rises clearly above the running minimum (len if none)."""
+    run_min = np.minimum.accumulate(smoothed)
+    threshold = np.maximum(RISE_OF_DROP * (smoothed[0] - run_min), RISE_OF_START * abs(smoothed[0]))
+    rises = np.flatnonzero(smoothed - run_min > threshold)
+    return int(rises[0]) if len(rises) else len(smoothed)
 
 
 def default_iters(steps_per_epoch: int) -> int:

@@ -1,0 +1,76 @@
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from s11lib.config import Config
+from s11lib.engine import make_optimizer
+from s11lib.lr_finder import default_iters, first_rise, pick_lrs, range_test, smooth
+from s11lib.model import ResNet9
+
+LRS = np.logspace(-4, 1, 100)
+
+
+def bn_curve():
+    """Shaped like the H200 range tests: a fall, a blow-up near LR 1, and a recovery at LR 10."""
+    x = np.log10(LRS)
+    return 2.33 - 0.6 / (1 + np.exp(-(x + 2) * 2.5)) + 0.9 * np.exp(-(((x - 0.05) / 0.25) ** 2))
+
+
+def test_lrmax_is_the_minimum_before_the_loss_turns_up_not_the_late_recovery():
+    lr_min, lr_max, note, _ = pick_lrs(LRS, bn_curve())
+    assert lr_max == pytest.approx(LRS[first_rise(smooth(bn_curve())) - 1], rel=0.6)
+    assert 0.05 < lr_max < 0.5
+    assert lr_min == pytest.approx(1.45e-3, rel=0.1)
+    assert not note.startswith("fallback")
+
+
+def test_lrmin_is_where_the_loss_has_fallen_by_a_tenth_of_its_drop():
+    losses = np.r_[np.full(10, 2.0), np.linspace(2.0, 1.0, 11)[1:], np.linspace(1.0, 5.0, 10)]
+    lrs = np.logspace(-4, 1, len(losses))
+    lr_min, lr_max, _, smoothed = pick_lrs(lrs, losses)
+    i_min, i_max = list(lrs).index(lr_min), list(lrs).index(lr_max)
+    assert smoothed[i_min] <= 2.0 - 0.1 * (2.0 - smoothed[i_max]) < smoothed[i_min - 1]
+    assert lr_min < lr_max
+
+
+def test_a_test_that_diverges_at_once_falls_back_to_the_start():
+    lr_min, lr_max, note, _ = pick_lrs(LRS[:10], np.linspace(2.3, 20, 10))
+    assert (lr_min, lr_max) == (pytest.approx(1e-5), pytest.approx(1e-4))
+    assert note.startswith("fallback: the loss only rose")
+
+
+def test_too_few_points_or_nan_falls_back():
+    lr_min, lr_max, note, _ = pick_lrs(LRS[:4], [2.3, 2.2, float("nan"), 2.0])
+    assert lr_max == pytest.approx(LRS[1]) and lr_min == pytest.approx(LRS[1] / 10)
+    assert note.startswith("fallback: only 2 usable points")
+
+
+def test_smooth_is_centred_and_keeps_a_line_straight():
+    line = np.arange(20.0)
+    np.testing.assert_allclose(smooth(line)[1:-1], line[1:-1])
+
+
+def test_default_iters_is_sized_to_the_data():
+    assert default_iters(4) == 20 and default_iters(16) == 32 and default_iters(98) == 100
+
+
+def test_range_test_restores_the_model_and_optimizer_and_orders_the_lrs():
+    torch.manual_seed(0)
+    model = ResNet9()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    optimizer = make_optimizer(model, Config(), lr=0.123)
+    x, y = torch.randn(16, 3, 32, 32), torch.arange(16) % 10
+    loader = [(x[:8], y[:8]), (x[8:], y[8:])]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = range_test(model, optimizer, nn.CrossEntropyLoss(), loader, torch.device("cpu"),
+                            start_lr=1e-4, end_lr=1.0, num_iter=8)
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, before[k]), k
+    assert optimizer.param_groups[0]["lr"] == 0.123
+    assert not optimizer.state  # no momentum buffers left behind
+    assert len(result.lrs) == len(result.losses) == 8
+    assert 0 < result.lr_min < result.lr_max
