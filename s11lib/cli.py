@@ -77,25 +77,26 @@ def config_from_args(args: argparse.Namespace, base: Config | None = None) -> Co
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m s11lib", description=__doc__.split("\n")[0])
+    # allow_abbrev=False: a mistyped flag such as --epoch fails instead of silently meaning --epochs
+    parser = argparse.ArgumentParser(prog="python -m s11lib", description=__doc__.split("\n")[0], allow_abbrev=False)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("train", help="range test, one-cycle training, GradCAM; writes every figure and metric")
+    p = sub.add_parser("train", allow_abbrev=False, help="range test, one-cycle training, GradCAM; writes every figure and metric")
     p.add_argument("--out", required=True, type=Path, help="output folder")
     add_config_flags(p)
 
-    p = sub.add_parser("find-lr", help="the LR range test alone; prints LRMIN and LRMAX")
+    p = sub.add_parser("find-lr", allow_abbrev=False, help="the LR range test alone; prints LRMIN and LRMAX")
     p.add_argument("--out", required=True, type=Path, help="output folder (lr_finder.png, lr_finder.json)")
     add_config_flags(p)
 
-    p = sub.add_parser("zigzag", help="plot the triangular cyclic LR")
+    p = sub.add_parser("zigzag", allow_abbrev=False, help="plot the triangular cyclic LR")
     p.add_argument("--out", required=True, type=Path, help="PNG file")
     p.add_argument("--lr-min", type=float, default=1e-3)
     p.add_argument("--lr-max", type=float, default=1e-1)
     p.add_argument("--step-size", type=int, default=500, help="iterations from lr-min to lr-max")
     p.add_argument("--cycles", type=int, default=3)
 
-    p = sub.add_parser("gradcam", help="GradCAM on 25 misclassified test images of a trained checkpoint")
+    p = sub.add_parser("gradcam", allow_abbrev=False, help="GradCAM on 25 misclassified test images of a trained checkpoint")
     p.add_argument("--checkpoint", required=True, type=Path)
     p.add_argument("--data", default="torchvision", help="data source, as for train")
     p.add_argument("--out", required=True, type=Path, help="PNG file")
@@ -103,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gradcam-layer", default=None, choices=config_module.GRADCAM_LAYERS,
                    help="default: the checkpoint's")
 
-    sub.add_parser("summary", help="the model table: each block's output shape and parameters")
+    sub.add_parser("summary", allow_abbrev=False, help="the model table: each block's output shape and parameters")
     return parser
 
 

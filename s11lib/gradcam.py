@@ -30,14 +30,21 @@ def target_layer(model: nn.Module, name: str = "layer3") -> nn.Module:
 
 @torch.no_grad()
 def find_misclassified(model: nn.Module, test: Split, device: torch.device, n: int = 25, batch_size: int = 500) -> Misclassified:
-    """The first ``n`` test images (in test-set order) that ``model`` gets wrong."""
+    """``n`` test images that ``model`` gets wrong, taken class by class in turn (the first
+    wrong airplane, automobile, ..., truck, then the second of each...) so that a test set
+    stored class by class does not give 25 airplanes."""
     model.eval()
     preds = []
     for start in range(0, len(test), batch_size):
         x = torch.from_numpy(test.images[start : start + batch_size]).to(device).permute(0, 3, 1, 2)
         preds.append(model(normalize(x)).argmax(1).cpu())
     preds = torch.cat(preds).numpy()
-    wrong = np.flatnonzero(preds != test.labels)[:n]
+    wrong = np.flatnonzero(preds != test.labels)
+    classes = test.labels[wrong]
+    rank = np.zeros(len(wrong), dtype=np.int64)  # how many earlier wrong images share the class
+    for c in np.unique(classes):
+        rank[classes == c] = np.arange((classes == c).sum())
+    wrong = wrong[np.lexsort((classes, rank))][:n]
     return Misclassified(test.images[wrong], test.labels[wrong], preds[wrong], wrong)
 
 

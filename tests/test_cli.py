@@ -1,0 +1,83 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from s11lib.cli import TRAIN_OUTPUTS, main
+
+FAST = ["--epochs", "2", "--peak-epoch", "1", "--batch-size", "25", "--workers", "0", "--device", "cpu",
+        "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, sources):
+    out = tmp_path_factory.mktemp("run")
+    assert main(["train", "--data", str(sources["tar.gz"]), "--out", str(out), "--finder-iters", "8", *FAST]) == 0
+    return out
+
+
+def test_train_writes_every_output(trained):
+    assert sorted(p.name for p in trained.iterdir()) == sorted(TRAIN_OUTPUTS)
+    metrics = json.loads((trained / "metrics.json").read_text())
+    for key in ("test_accuracy", "best_test_accuracy", "train_accuracy", "epochs", "train_seconds", "min_lr", "max_lr",
+                "params", "device", "data"):
+        assert key in metrics, key
+    assert metrics["params"] == 6_573_130 and metrics["epochs"] == 2 and metrics["device"] == "cpu"
+    assert metrics["min_lr"] < metrics["max_lr"]
+    assert metrics["data"].startswith("ImageFolder")
+    assert (trained / "history.csv").read_text().splitlines()[0] == "epoch,lr,train_loss,train_acc,test_loss,test_acc,seconds"
+    assert json.loads((trained / "config.json").read_text())["batch_size"] == 25
+
+
+def test_given_lrs_skip_the_range_test(tmp_path, sources):
+    assert main(["train", "--data", str(sources["pickled"]), "--out", str(tmp_path), "--min-lr", "0.01",
+                 "--max-lr", "0.1", "--epochs", "2", "--peak-epoch", "1", "--batch-size", "50", "--workers", "0",
+                 "--device", "cpu", "--no-progress", "--augment", "gpu"]) == 0
+    assert not (tmp_path / "lr_finder.png").exists()
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert (metrics["min_lr"], metrics["max_lr"], metrics["augment"]) == (0.01, 0.1, "gpu")
+
+
+def test_gradcam_from_a_checkpoint(trained, sources, tmp_path):
+    out = tmp_path / "cam.png"
+    assert main(["gradcam", "--checkpoint", str(trained / "checkpoint.pt"), "--data", str(sources["zip"]),
+                 "--out", str(out), "--device", "cpu", "--gradcam-layer", "layer2"]) == 0
+    assert out.stat().st_size > 0
+
+
+def test_find_lr_prints_both_lrs(tmp_path, sources, capsys):
+    assert main(["find-lr", "--data", str(sources["folder"]), "--out", str(tmp_path), "--finder-iters", "6", *FAST]) == 0
+    out = capsys.readouterr().out
+    assert "LRMIN" in out and "LRMAX" in out
+    saved = json.loads((tmp_path / "lr_finder.json").read_text())
+    assert len(saved["lrs"]) == 6 and saved["lr_min"] < saved["lr_max"]
+    assert (tmp_path / "lr_finder.png").exists()
+
+
+def test_zigzag_and_summary(tmp_path, capsys):
+    assert main(["zigzag", "--out", str(tmp_path / "z.png"), "--step-size", "10", "--cycles", "2"]) == 0
+    assert (tmp_path / "z.png").exists()
+    assert main(["summary"]) == 0
+    assert "6,573,130" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--data", "/no/such/folder", "--out", "OUT"], "does not exist"),
+    (["train", "--data", "x", "--out", "OUT", "--epochs", "3", "--peak-epoch", "3"], "peak-epoch"),
+    (["train", "--data", "x", "--out", "OUT", "--min-lr", "0.5", "--max-lr", "0.1"], "min-lr"),
+    (["train", "--data", "x", "--out", "OUT", "--batch-size", "0"], "batch-size must be > 0"),
+])
+def test_bad_input_is_one_error_line_and_exit_2(tmp_path, args, message):
+    args = [str(tmp_path / "out") if a == "OUT" else a for a in args]
+    done = subprocess.run([sys.executable, "-m", "s11lib", *args], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    errors = [line for line in done.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1 and message in errors[0]
+    assert "Traceback" not in done.stderr
+
+
+def test_unknown_flag_is_refused():
+    with pytest.raises(SystemExit) as e:
+        main(["train", "--out", "x", "--epoch", "3"])
+    assert e.value.code == 2

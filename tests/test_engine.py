@@ -1,0 +1,53 @@
+import pytest
+import torch
+from torch import nn
+
+from s11lib.config import Config, ConfigError
+from s11lib.engine import autocast_dtype, evaluate, fit, make_optimizer, resolve_device, train_one_epoch
+from s11lib.model import ResNet9
+
+
+def two_batches():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(32, 3, 32, 32, generator=g)
+    y = torch.arange(32) % 10
+    return [(x[:16], y[:16]), (x[16:], y[16:])]
+
+
+def test_a_few_steps_on_two_batches_lower_the_loss():
+    torch.manual_seed(0)
+    model, batches, cpu = ResNet9(), two_batches(), torch.device("cpu")
+    optimizer, criterion = make_optimizer(model, Config(), lr=0.05), nn.CrossEntropyLoss()
+    before = evaluate(model, batches, criterion, cpu)["loss"]
+    for _ in range(5):
+        train_one_epoch(model, batches, optimizer, criterion, cpu)
+    after = evaluate(model, batches, criterion, cpu)
+    assert after["loss"] < before
+    assert set(after) == {"loss", "accuracy", "seconds"}
+
+
+def test_train_one_epoch_reports_the_lr_of_every_batch():
+    model = ResNet9()
+    optimizer = make_optimizer(model, Config(), lr=0.01)
+    out = train_one_epoch(model, two_batches(), optimizer, nn.CrossEntropyLoss(), torch.device("cpu"))
+    assert out["lrs"] == [0.01, 0.01]
+    assert 0 <= out["accuracy"] <= 100
+
+
+def test_fit_returns_one_row_per_epoch_and_every_batch_lr():
+    torch.manual_seed(0)
+    cfg = Config(epochs=3, peak_epoch=1, progress=False)
+    run = fit(ResNet9(), two_batches(), two_batches(), cfg, torch.device("cpu"), lr_min=0.01, lr_max=0.1)
+    assert [r["epoch"] for r in run["history"]] == [1, 2, 3]
+    assert run["lrs"] == pytest.approx([0.01, 0.1, 0.0775, 0.055, 0.0325, 0.01])
+    assert [r["lr"] for r in run["history"]] == pytest.approx([0.1, 0.055, 0.01])
+    assert set(run["history"][0]) == {"epoch", "lr", "train_loss", "train_acc", "test_loss", "test_acc", "seconds"}
+
+
+def test_devices_and_precision():
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert autocast_dtype("auto", torch.device("cpu")) is None
+    assert autocast_dtype("bf16", torch.device("cpu")) is torch.bfloat16
+    if not torch.cuda.is_available():
+        with pytest.raises(ConfigError, match="not available"):
+            resolve_device("cuda")
