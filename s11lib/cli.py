@@ -25,7 +25,7 @@ import torch
 
 from . import config as config_module
 from .config import Config, ConfigError
-from .data import DataError, augmented_samples, load_cifar10, make_loaders
+from .data import Cifar10, DataError, augmented_samples, load_cifar10, make_loaders
 from .engine import autocast_dtype, fit, make_optimizer, resolve_device
 from .gradcam import find_misclassified, gradcam, overlay
 from .lr_finder import default_iters, range_test
@@ -83,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", allow_abbrev=False, help="range test, one-cycle training, GradCAM; writes every figure and metric")
     p.add_argument("--out", required=True, type=Path, help="output folder")
+    p.add_argument("--repeat", type=int, default=1,
+                   help="train this many seeds (seed, seed+1, ...) into OUT/seed-S and report median, mean and spread")
     add_config_flags(p)
 
     p = sub.add_parser("find-lr", allow_abbrev=False, help="the LR range test alone; prints LRMIN and LRMAX")
@@ -179,8 +181,8 @@ def build_model(cfg: Config, device: torch.device) -> ResNet9:
 # Commands
 
 
-def cmd_train(cfg: Config, out: Path) -> dict:
-    """The whole job; returns metrics.json's content."""
+def cmd_train(cfg: Config, out: Path, data: Cifar10 | None = None) -> dict:
+    """The whole job; returns metrics.json's content. ``data`` skips reading it again."""
     from . import plots
 
     prepare_out_dir(out)
@@ -188,7 +190,7 @@ def cmd_train(cfg: Config, out: Path) -> dict:
     seed_everything(cfg.seed)
     (out / "config.json").write_text(cfg.to_json())
     t0 = time.perf_counter()
-    data = load_cifar10(cfg.data, data_dir=cfg.data_dir, subset=cfg.subset)
+    data = data or load_cifar10(cfg.data, data_dir=cfg.data_dir, subset=cfg.subset)
     train_loader, test_loader = make_loaders(data, cfg, device)
     data_seconds = time.perf_counter() - t0
     print(f"data: {data.source}: {len(data.train)} train / {len(data.test)} test images; device: {device}")
@@ -242,6 +244,24 @@ def cmd_train(cfg: Config, out: Path) -> dict:
     return metrics
 
 
+def cmd_repeat(cfg: Config, out: Path, repeat: int) -> dict:
+    """``repeat`` seeds of the whole job on data read once; writes OUT/repeats.json."""
+    if repeat < 1:
+        raise ConfigError(f"repeat must be >= 1, got {repeat}")
+    prepare_out_dir(out)
+    data = load_cifar10(cfg.data, data_dir=cfg.data_dir, subset=cfg.subset)
+    runs = [cmd_train(dataclasses.replace(cfg, seed=cfg.seed + i), out / f"seed-{cfg.seed + i}", data)
+            for i in range(repeat)]
+    acc = [m["test_accuracy"] for m in runs]
+    summary_ = {"seeds": [m["seed"] for m in runs], "test_accuracy": acc, "median": float(np.median(acc)),
+                "mean": float(np.mean(acc)), "std": float(np.std(acc, ddof=1)) if repeat > 1 else 0.0,
+                "min": min(acc), "max": max(acc), "train_seconds": [m["train_seconds"] for m in runs]}
+    (out / "repeats.json").write_text(json.dumps(summary_, indent=2))
+    print(f"{repeat} seeds: test accuracy {', '.join(f'{a:.2f}' for a in acc)}; median {summary_['median']:.2f}%, "
+          f"mean {summary_['mean']:.2f}%, std {summary_['std']:.2f}")
+    return summary_
+
+
 def cmd_find_lr(cfg: Config, out: Path) -> None:
     from . import plots
 
@@ -292,9 +312,11 @@ def cmd_gradcam(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        if args.command in ("train", "find-lr"):
+        if args.command == "train":
             cfg = config_from_args(args)
-            (cmd_train if args.command == "train" else cmd_find_lr)(cfg, args.out)
+            cmd_train(cfg, args.out) if args.repeat == 1 else cmd_repeat(cfg, args.out, args.repeat)
+        elif args.command == "find-lr":
+            cmd_find_lr(config_from_args(args), args.out)
         elif args.command == "zigzag":
             cmd_zigzag(args)
         elif args.command == "gradcam":

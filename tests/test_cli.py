@@ -81,3 +81,13 @@ def test_unknown_flag_is_refused():
     with pytest.raises(SystemExit) as e:
         main(["train", "--out", "x", "--epoch", "3"])
     assert e.value.code == 2
+
+
+def test_repeat_trains_each_seed_and_reports_the_spread(tmp_path, sources):
+    assert main(["train", "--data", str(sources["pickled"]), "--out", str(tmp_path), "--repeat", "2", "--seed", "7",
+                 "--min-lr", "0.01", "--max-lr", "0.1", "--augment", "gpu", *FAST[:6], *FAST[8:]]) == 0
+    summary = json.loads((tmp_path / "repeats.json").read_text())
+    assert summary["seeds"] == [7, 8]
+    runs = [json.loads((tmp_path / f"seed-{s}" / "metrics.json").read_text())["test_accuracy"] for s in (7, 8)]
+    assert summary["test_accuracy"] == runs
+    assert summary["median"] == pytest.approx(sum(runs) / 2)
