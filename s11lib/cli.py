@@ -13,8 +13,8 @@ import inspect
 import json
 import os
 import re
+import signal
 import sys
-import tempfile
 import time
 import types
 import typing
@@ -23,10 +23,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import checkpoint
 from . import config as config_module
+from .checkpoint import CheckpointError
 from .config import Config, ConfigError
-from .data import Cifar10, DataError, augmented_samples, load_cifar10, make_loaders
-from .engine import autocast_dtype, fit, make_optimizer, resolve_device
+from .data import (Cifar10, DataError, augmented_samples, check_source, load_cifar10, loader_state, make_loaders,
+                   set_loader_state)
+from .engine import NonFiniteLoss, autocast_dtype, fit, make_optimizer, resolve_device
 from .gradcam import find_misclassified, gradcam, overlay
 from .lr_finder import default_iters, range_test
 from .model import ResNet9, count_parameters, summary
@@ -37,8 +40,17 @@ TRAIN_OUTPUTS = ("config.json", "augmented.png", "lr_finder.png", "one_cycle.png
                  "checkpoint.pt", "accuracy.png", "loss.png", "misclassified.png", "gradcam.png")
 
 
-class CheckpointError(ValueError):
-    """A checkpoint that is missing, unreadable or not from this model."""
+EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_INTERRUPTED = 2, 3, 130
+# with --resume the run's own config is used; only these may still be given
+RESUME_OVERRIDES = ("device", "workers", "progress")
+
+
+class Interrupted(Exception):
+    """Ctrl-C or SIGTERM during a run; the message says what was kept and how to go on."""
+
+
+class Diverged(Exception):
+    """The loss became NaN or infinite; the message says where and what was kept."""
 
 
 # ---------------------------------------------------------------------------------------
@@ -82,7 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("train", allow_abbrev=False, help="range test, one-cycle training, GradCAM; writes every figure and metric")
-    p.add_argument("--out", required=True, type=Path, help="output folder")
+    p.add_argument("--out", type=Path, help="output folder (required unless --resume)")
+    p.add_argument("--resume", type=Path, metavar="DIR",
+                   help="continue the run in DIR from its last checkpoint, with its own config")
     p.add_argument("--repeat", type=int, default=1,
                    help="train this many seeds (seed, seed+1, ...) into OUT/seed-S and report median, mean and spread")
     add_config_flags(p)
@@ -114,15 +128,18 @@ def build_parser() -> argparse.ArgumentParser:
 # Helpers shared by the commands
 
 
-def prepare_out_dir(out: Path) -> Path:
+def check_out_dir(out: Path) -> None:
+    """Refuse an output folder that is a file or cannot be written, before any long work."""
     if out.exists() and not out.is_dir():
         raise ConfigError(f"output folder {out} is a file; pass a folder with --out")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=out):
-            pass
-    except OSError as e:
-        raise ConfigError(f"cannot write into output folder {out} ({e.strerror}); pass a writable folder with --out") from None
+    existing = next(p for p in (out, *out.absolute().parents) if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"cannot write into {existing} (for output folder {out}); pass a writable folder with --out")
+
+
+def prepare_out_dir(out: Path) -> Path:
+    check_out_dir(out)
+    out.mkdir(parents=True, exist_ok=True)
     return out
 
 
@@ -132,27 +149,6 @@ def save_figure(fig_or_ax, path: Path) -> None:
     fig = getattr(fig_or_ax, "figure", fig_or_ax)
     fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
-
-
-def atomic_save(obj, path: Path) -> None:
-    """torch.save to a temporary file, then rename: a crash never leaves half a checkpoint."""
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
-def load_checkpoint(path: Path) -> dict:
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} does not exist; pass the checkpoint.pt that train wrote")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-        Config.from_dict(ckpt["config"])
-        ckpt["model"]
-    except (ConfigError, KeyError, TypeError) as e:
-        raise CheckpointError(f"checkpoint {path} is not from s11lib train ({e}); pass the checkpoint.pt that train wrote") from None
-    except Exception as e:  # unpickling errors of every kind
-        raise CheckpointError(f"checkpoint {path} cannot be read ({e.__class__.__name__}); it may be truncated or corrupt") from None
-    return ckpt
 
 
 def seed_everything(seed: int) -> None:
@@ -181,38 +177,74 @@ def build_model(cfg: Config, device: torch.device) -> ResNet9:
 # Commands
 
 
-def cmd_train(cfg: Config, out: Path, data: Cifar10 | None = None) -> dict:
-    """The whole job; returns metrics.json's content. ``data`` skips reading it again."""
+def cmd_train(cfg: Config, out: Path, data: Cifar10 | None = None, resume: dict | None = None) -> dict:
+    """The whole job; returns metrics.json's content.
+
+    Every setting, the output folder and the data path are checked before anything is read
+    or written. A checkpoint is written (atomically) after every epoch.
+
+    Args:
+        data: already-read data (``--repeat``), to skip reading it again.
+        resume: a checkpoint (``checkpoint.load``) to continue from, in ``out``.
+    """
     from . import plots
 
-    prepare_out_dir(out)
     device = resolve_device(cfg.device)
+    check_out_dir(out)
+    check_source(cfg.data)
     seed_everything(cfg.seed)
-    (out / "config.json").write_text(cfg.to_json())
     t0 = time.perf_counter()
     data = data or load_cifar10(cfg.data, data_dir=cfg.data_dir, subset=cfg.subset)
     train_loader, test_loader = make_loaders(data, cfg, device)
     data_seconds = time.perf_counter() - t0
     print(f"data: {data.source}: {len(data.train)} train / {len(data.test)} test images; device: {device}")
-    save_figure(plots.augmented(*augmented_samples(data.train, cutout=cfg.cutout, seed=cfg.seed)), out / "augmented.png")
-
+    prepare_out_dir(out)
+    (out / "config.json").write_text(cfg.to_json())
     model = build_model(cfg, device)
     lr_min, lr_max, finder_seconds = cfg.min_lr, cfg.max_lr, 0.0
-    if lr_min is None or lr_max is None:
-        t0 = time.perf_counter()
-        rt = find_lrs(model, cfg, train_loader, device)
-        finder_seconds = time.perf_counter() - t0
-        save_figure(plots.lr_range(rt.lrs, rt.losses, rt.smoothed, rt.lr_min, rt.lr_max), out / "lr_finder.png")
-        lr_min = rt.lr_min if lr_min is None else lr_min
-        lr_max = rt.lr_max if lr_max is None else lr_max
-        if lr_min >= lr_max:
-            raise ConfigError(f"the range test found LRMAX {rt.lr_max:.3g}, not above the given min-lr {lr_min:.3g}; give both --min-lr and --max-lr")
-        print(f"LR range test ({len(rt.lrs)} batches, {finder_seconds:.1f}s): LRMIN {lr_min:.4g}, LRMAX {lr_max:.4g} ({rt.note})")
 
-    run = fit(model, train_loader, test_loader, cfg, device, lr_min=lr_min, lr_max=lr_max)
+    if resume is not None:
+        checkpoint.load_weights(model, resume, out / "checkpoint.pt")
+        lr_min, lr_max, finder_seconds = resume["lr_min"], resume["lr_max"], resume["lr_finder_seconds"]
+        set_loader_state(train_loader, resume["loader"])
+        checkpoint.set_rng_state(resume["rng"])
+        print(f"resuming after epoch {resume['epoch']} of {cfg.epochs} (LRMIN {lr_min:.4g}, LRMAX {lr_max:.4g})")
+    else:
+        save_figure(plots.augmented(*augmented_samples(data.train, cutout=cfg.cutout, seed=cfg.seed)), out / "augmented.png")
+        if lr_min is None or lr_max is None:
+            t0 = time.perf_counter()
+            rt = find_lrs(model, cfg, train_loader, device)
+            finder_seconds = time.perf_counter() - t0
+            save_figure(plots.lr_range(rt.lrs, rt.losses, rt.smoothed, rt.lr_min, rt.lr_max), out / "lr_finder.png")
+            lr_min = rt.lr_min if lr_min is None else lr_min
+            lr_max = rt.lr_max if lr_max is None else lr_max
+            if lr_min >= lr_max:
+                raise ConfigError(f"the range test found LRMAX {rt.lr_max:.3g}, not above the given min-lr {lr_min:.3g}; "
+                                  "give both --min-lr and --max-lr")
+            print(f"LR range test ({len(rt.lrs)} batches, {finder_seconds:.1f}s): LRMIN {lr_min:.4g}, LRMAX {lr_max:.4g} ({rt.note})")
+
+    saved = {"epoch": resume["epoch"] if resume is not None else 0}  # the epoch checkpoint.pt holds, for this run
+
+    def save_checkpoint(snapshot: dict) -> None:
+        saved["epoch"] = snapshot["epoch"]
+        checkpoint.atomic_save({"format": checkpoint.FORMAT, "config": cfg.to_dict(), "model": model.state_dict(),
+                                "lr_min": lr_min, "lr_max": lr_max, "lr_finder_seconds": finder_seconds,
+                                "loader": loader_state(train_loader), "rng": checkpoint.rng_state(), **snapshot},
+                               out / "checkpoint.pt")
+
+    try:
+        run = fit(model, train_loader, test_loader, cfg, device, lr_min=lr_min, lr_max=lr_max,
+                  on_epoch=save_checkpoint, resume=resume)
+    except KeyboardInterrupt:
+        if saved["epoch"]:
+            raise Interrupted(f"interrupted; {out / 'checkpoint.pt'} holds epoch {saved['epoch']} of {cfg.epochs}. "
+                              f"Resume with: python -m s11lib train --resume {out}") from None
+        raise Interrupted("interrupted before the first epoch finished; nothing to resume") from None
+    except NonFiniteLoss as e:
+        kept = (f"the last good checkpoint (epoch {saved['epoch']}) is {out / 'checkpoint.pt'}" if saved["epoch"]
+                else "no epoch finished, so there is no checkpoint")
+        raise Diverged(f"{e}; {kept}. Try a lower --max-lr") from None
     history = run["history"]
-    atomic_save({"model": model.state_dict(), "config": cfg.to_dict(), "lr_min": lr_min, "lr_max": lr_max,
-                 "history": history}, out / "checkpoint.pt")
     with open(out / "history.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(history[0]))
         writer.writeheader()
@@ -242,6 +274,15 @@ def cmd_train(cfg: Config, out: Path, data: Cifar10 | None = None) -> dict:
     print(f"test accuracy {metrics['test_accuracy']:.2f}% (best {metrics['best_test_accuracy']:.2f}%), "
           f"training {metrics['train_seconds']:.1f}s; wrote {', '.join(TRAIN_OUTPUTS)} to {out}")
     return metrics
+
+
+def cmd_resume(run_dir: Path, overrides: dict) -> dict:
+    """Continue the run in ``run_dir`` from its checkpoint, with its own config."""
+    ckpt = checkpoint.load(run_dir / "checkpoint.pt")
+    cfg = dataclasses.replace(ckpt["config"], **overrides)
+    if ckpt["epoch"] >= cfg.epochs:
+        raise CheckpointError(f"the run in {run_dir} already finished all {cfg.epochs} epochs; nothing to resume")
+    return cmd_train(cfg, run_dir, resume=ckpt)
 
 
 def cmd_repeat(cfg: Config, out: Path, repeat: int) -> dict:
@@ -292,14 +333,12 @@ def cmd_zigzag(args: argparse.Namespace) -> None:
 def cmd_gradcam(args: argparse.Namespace) -> None:
     from . import plots
 
-    ckpt = load_checkpoint(args.checkpoint)
-    cfg = Config.from_dict(ckpt["config"])
     device = resolve_device(args.device)
+    ckpt = checkpoint.load(args.checkpoint)
+    cfg = ckpt["config"]
+    check_source(args.data)
     model = ResNet9(logit_scale=cfg.logit_scale).to(device)
-    try:
-        model.load_state_dict(ckpt["model"])
-    except RuntimeError as e:
-        raise CheckpointError(f"checkpoint {args.checkpoint} does not fit this ResNet-9 ({str(e).splitlines()[0]})") from None
+    checkpoint.load_weights(model, ckpt, args.checkpoint)
     data = load_cifar10(args.data, data_dir=cfg.data_dir)
     layer = args.gradcam_layer or cfg.gradcam_layer
     mis = find_misclassified(model, data.test, device)
@@ -309,12 +348,34 @@ def cmd_gradcam(args: argparse.Namespace) -> None:
     print(f"wrote {args.out} ({len(mis.labels)} misclassified of {len(data.test)} test images)")
 
 
+def _raise_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def _train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    names = {f.name for f in dataclasses.fields(Config)}
+    given = {k: v for k, v in vars(args).items() if k in names}
+    if args.resume is not None:
+        refused = sorted(set(given) - set(RESUME_OVERRIDES)) + (["out"] if args.out else []) + (["repeat"] if args.repeat != 1 else [])
+        if refused:
+            parser.error(f"--resume continues a run with its own config; drop {', '.join('--' + r.replace('_', '-') for r in refused)}")
+        cmd_resume(args.resume, given)
+    elif args.out is None:
+        parser.error("train needs --out DIR (or --resume DIR)")
+    elif args.repeat != 1:
+        cmd_repeat(config_from_args(args), args.out, args.repeat)
+    else:
+        cmd_train(config_from_args(args), args.out)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run a command; bad input exits 2, a diverged run 3, an interrupted one 130, each with one ``error:`` line."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)  # SIGTERM, like Ctrl-C, saves and stops
     try:
         if args.command == "train":
-            cfg = config_from_args(args)
-            cmd_train(cfg, args.out) if args.repeat == 1 else cmd_repeat(cfg, args.out, args.repeat)
+            _train(args, parser)
         elif args.command == "find-lr":
             cmd_find_lr(config_from_args(args), args.out)
         elif args.command == "zigzag":
@@ -325,5 +386,13 @@ def main(argv: list[str] | None = None) -> int:
             print(summary(ResNet9()))
     except (ConfigError, DataError, CheckpointError) as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
+    except Diverged as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_DIVERGED
+    except (Interrupted, KeyboardInterrupt) as e:
+        print(f"error: {e or 'interrupted'}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 0

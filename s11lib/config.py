@@ -93,6 +93,8 @@ def validate(cfg: Config) -> None:
     for name in ("momentum", "weight_decay"):
         if getattr(cfg, name) < 0:
             raise ConfigError(f"{name.replace('_', '-')} must be >= 0, got {getattr(cfg, name)}")
+    if cfg.subset is not None and cfg.subset < len(CLASSES):
+        raise ConfigError(f"subset must hold at least one image per class ({len(CLASSES)}), got {cfg.subset}")
     if cfg.workers is not None and cfg.workers < 0:
         raise ConfigError(f"workers must be >= 0, got {cfg.workers}")
     if cfg.peak_epoch >= cfg.epochs:

@@ -20,6 +20,7 @@ import pickle
 import random
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -88,9 +89,8 @@ def load_cifar10(data: str = "torchvision", *, data_dir: str = "./data", subset:
         train, test = _read_torchvision(data_dir)
         source = f"torchvision CIFAR-10 ({data_dir})"
     else:
+        check_source(data)
         path = Path(data).expanduser()
-        if not path.exists():
-            raise DataError(f"data path {data} does not exist; pass --data torchvision to download CIFAR-10, or a folder/archive")
         files = _list_files(path)
         if any(PurePosixPath(name).name == PICKLED_TEST for name in files):
             train, test = _read_pickled(files, path)
@@ -107,6 +107,22 @@ def load_cifar10(data: str = "torchvision", *, data_dir: str = "./data", subset:
 def test_subset_size(subset: int, n_train: int, n_test: int) -> int:
     """Test images kept for a training subset: the same share of the test set (at least one per class)."""
     return min(n_test, max(len(CLASSES), round(subset * n_test / n_train)))
+
+
+def check_source(data: str) -> None:
+    """Cheap checks of ``data`` that need no reading, so a typo fails before any long work."""
+    if data == "torchvision":
+        return
+    path = Path(data).expanduser()
+    if not path.exists():
+        raise DataError(f"data path {data} does not exist; pass --data torchvision to download CIFAR-10, or a folder/archive")
+    if path.is_file() and not path.name.lower().endswith(ARCHIVE_SUFFIXES):
+        raise DataError(
+            f"{data} is a file but not an archive ({', '.join(ARCHIVE_SUFFIXES)}); "
+            "pass a folder or archive in ImageFolder layout, or a cifar-10-batches-py folder"
+        )
+    if path.is_dir() and not any(path.iterdir()):
+        raise DataError(f"data folder {data} is empty; it needs train/<class>/ and test/<class>/, or the cifar-10-batches-py files")
 
 
 def balanced_subset(split: Split, n: int) -> Split:
@@ -158,7 +174,7 @@ def _list_files(path: Path) -> dict[str, bytes | Path]:
         if name.endswith(ARCHIVE_SUFFIXES):
             with tarfile.open(path, "r:*") as t:
                 return {m.name: t.extractfile(m).read() for m in t if m.isfile()}
-    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as e:
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError, zlib.error) as e:
         raise DataError(f"cannot read archive {path} ({e}); is it truncated or corrupt? Download or copy it again") from None
     raise DataError(
         f"{path} is a file but not an archive ({', '.join(ARCHIVE_SUFFIXES)}); "
@@ -236,9 +252,11 @@ def _decode(entry: bytes | Path, name: str) -> np.ndarray:
         raise DataError(f"{name} is not an image file ({', '.join(IMAGE_SUFFIXES)}); remove it from the data folder")
     try:
         with Image.open(io.BytesIO(_read_bytes(entry))) as im:
-            im = im.convert("RGB")
-            if im.size != (32, 32):
-                raise DataError(f"{name} is {im.size[0]}x{im.size[1]}; CIFAR-10 images are 32x32 (they are not resized)")
+            if im.size != (32, 32) or im.mode != "RGB":
+                raise DataError(
+                    f"{name} is a {im.size[0]}x{im.size[1]} {im.mode} image; CIFAR-10 images are 32x32 RGB "
+                    "(images are never resized or converted: fix or remove it)"
+                )
             return np.asarray(im, dtype=np.uint8)
     except (UnidentifiedImageError, OSError) as e:
         raise DataError(f"{name} cannot be decoded as an image ({e}); remove or replace it") from None
@@ -324,13 +342,10 @@ def make_loaders(data: Cifar10, cfg: Config, device: torch.device):
             DeviceLoader(data.test, cfg.batch_size, device, train=False),
         )
     workers = default_workers(cfg)
-    common = dict(
-        batch_size=cfg.batch_size,
-        num_workers=workers,
-        pin_memory=device.type == "cuda",
-        persistent_workers=workers > 0,
-        worker_init_fn=seed_worker,
-    )
+    # Workers are started anew each epoch (not persistent): their augmentation seeds then come
+    # from the loader's generator, so one saved generator state replays an epoch exactly.
+    common = dict(batch_size=cfg.batch_size, num_workers=workers, pin_memory=device.type == "cuda",
+                  worker_init_fn=seed_worker)
     train = DataLoader(
         AugmentedDataset(data.train, train_transform(cfg.cutout, seed=cfg.seed)),
         shuffle=True,
@@ -444,11 +459,25 @@ class DeviceLoader:
                 x = self.images[idx].permute(0, 3, 1, 2)
             yield normalize(x), self.labels[idx]
 
-    def state_dict(self) -> dict:
-        return {"generator": self.generator.get_state()}
 
-    def load_state_dict(self, state: dict) -> None:
-        self.generator.set_state(state["generator"])
+
+def loader_state(loader) -> dict:
+    """The random streams that decide a training loader's next epoch (shuffle and augmentations)."""
+    state = {"generator": loader.generator.get_state()}
+    transform = getattr(getattr(loader, "dataset", None), "transform", None)
+    if transform is not None:  # main-process augmentations (workers=0); workers reseed from the generator
+        state["transform"] = [(t.random_generator.bit_generator.state, t.py_random.getstate())
+                              for t in (transform, *transform.transforms)]
+    return state
+
+
+def set_loader_state(loader, state: dict) -> None:
+    loader.generator.set_state(state["generator"])
+    transform = getattr(getattr(loader, "dataset", None), "transform", None)
+    if transform is not None:
+        for t, (np_state, py_state) in zip((transform, *transform.transforms), state["transform"]):
+            t.random_generator.bit_generator.state = np_state
+            t.py_random.setstate(py_state)
 
 
 def to_uint8(x: torch.Tensor) -> np.ndarray:

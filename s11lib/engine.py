@@ -15,6 +15,15 @@ from .schedule import one_cycle
 POSTFIX_SECONDS = 0.5  # refresh the progress bar's numbers at most this often (each refresh syncs the GPU)
 
 
+class NonFiniteLoss(RuntimeError):
+    """The training loss became NaN or infinite; says where (epoch, batch) and at which LR."""
+
+    def __init__(self, batch: int, lr: float, epoch: int | None = None):
+        self.batch, self.lr, self.epoch = batch, lr, epoch
+        where = f"epoch {epoch}, " if epoch is not None else ""
+        super().__init__(f"the loss became NaN or infinite in {where}batch {batch + 1} at LR {lr:.4g}")
+
+
 def resolve_device(name: str = "auto") -> torch.device:
     """"auto" -> cuda, then mps, then cpu; a named device that is not there is an error."""
     has = {"cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available(), "cpu": True}
@@ -64,12 +73,16 @@ def train_one_epoch(model: nn.Module, loader: Iterable, optimizer: torch.optim.O
 
     Returns:
         {"loss", "accuracy" (percent), "lrs" (the LR each batch was trained at), "seconds"}.
+
+    Raises:
+        NonFiniteLoss: a batch's loss was NaN or infinite (checked once, at the end: a check
+        per batch would stall the GPU).
     """
     model.train()
     start = time.perf_counter()
     loss_sum = torch.zeros((), device=device)
     correct = torch.zeros((), device=device, dtype=torch.long)
-    seen, lrs, shown = 0, [], start
+    seen, lrs, finite, shown = 0, [], [], start
     bar = tqdm(loader, desc=desc, leave=False, disable=not progress, dynamic_ncols=True)
     for x, y in bar:
         x, y = _to_device(x, y, device)
@@ -89,10 +102,15 @@ def train_one_epoch(model: nn.Module, loader: Iterable, optimizer: torch.optim.O
             scheduler.step()
         loss_sum += loss.detach().float() * len(y)
         correct += (out.detach().argmax(1) == y).sum()
+        finite.append(torch.isfinite(loss.detach()))
         seen += len(y)
         if progress and time.perf_counter() - shown > POSTFIX_SECONDS:
             shown = time.perf_counter()
             bar.set_postfix(loss=f"{loss_sum.item() / seen:.3f}", acc=f"{100 * correct.item() / seen:.1f}", lr=f"{lrs[-1]:.3g}")
+    finite = torch.stack(finite)
+    if not bool(finite.all()):
+        bad = int((~finite).nonzero()[0])
+        raise NonFiniteLoss(bad, lrs[bad])
     return {"loss": loss_sum.item() / seen, "accuracy": 100.0 * correct.item() / seen, "lrs": lrs,
             "seconds": time.perf_counter() - start}
 
@@ -125,29 +143,46 @@ def predict(model: nn.Module, loader: Iterable, device: torch.device) -> torch.T
 
 
 def fit(model: nn.Module, train_loader: Iterable, test_loader: Iterable, cfg: Config, device: torch.device, *,
-        lr_min: float, lr_max: float, on_epoch: Callable[[dict], None] | None = None) -> dict:
+        lr_min: float, lr_max: float, on_epoch: Callable[[dict], None] | None = None,
+        resume: dict | None = None) -> dict:
     """The one-cycle run: ``cfg.epochs`` epochs, LR lr_min -> lr_max (end of ``cfg.peak_epoch``) -> lr_min.
 
-    Prints one line per epoch (and progress bars with ``cfg.progress``). ``on_epoch(row)`` is called after each
-    epoch, for checkpoints.
+    Prints one line per epoch (and progress bars with ``cfg.progress``).
+
+    Args:
+        on_epoch: called after each epoch with a snapshot {"epoch", "history", "lrs",
+            "optimizer", "scheduler", "train_seconds", "eval_seconds"} (state dicts), for checkpoints.
+        resume: such a snapshot; training continues after its epoch (the caller restores the
+            model's weights and the random states).
 
     Returns:
         {"history": [per-epoch rows], "lrs": [LR of every batch], "train_seconds", "eval_seconds"}; a row is
         {"epoch", "lr" (at the epoch's last batch), "train_loss", "train_acc", "test_loss",
         "test_acc", "seconds" (train + test of that epoch)}.
+
+    Raises:
+        NonFiniteLoss: with the epoch filled in.
     """
     dtype = autocast_dtype(cfg.precision, device)
     scaler = torch.amp.GradScaler(device.type) if dtype == torch.float16 else None
     criterion = nn.CrossEntropyLoss()
     optimizer = make_optimizer(model, cfg, lr_min)
-    steps = len(train_loader)
-    scheduler = one_cycle(optimizer, epochs=cfg.epochs, steps_per_epoch=steps, peak_epoch=cfg.peak_epoch,
+    scheduler = one_cycle(optimizer, epochs=cfg.epochs, steps_per_epoch=len(train_loader), peak_epoch=cfg.peak_epoch,
                           lr_min=lr_min, lr_max=lr_max)
     net = torch.compile(model) if cfg.compile else model
-    history, lrs, train_seconds, eval_seconds = [], [], 0.0, 0.0
-    for epoch in range(1, cfg.epochs + 1):
-        tr = train_one_epoch(net, train_loader, optimizer, criterion, device, scheduler=scheduler, dtype=dtype,
-                             scaler=scaler, progress=cfg.progress, desc=f"epoch {epoch}/{cfg.epochs}")
+    state = {"epoch": 0, "history": [], "lrs": [], "train_seconds": 0.0, "eval_seconds": 0.0}
+    if resume is not None:
+        optimizer.load_state_dict(resume["optimizer"])
+        scheduler.load_state_dict(resume["scheduler"])
+        state = {k: resume[k] for k in state}
+    history, lrs = list(state["history"]), list(state["lrs"])
+    train_seconds, eval_seconds = state["train_seconds"], state["eval_seconds"]
+    for epoch in range(state["epoch"] + 1, cfg.epochs + 1):
+        try:
+            tr = train_one_epoch(net, train_loader, optimizer, criterion, device, scheduler=scheduler, dtype=dtype,
+                                 scaler=scaler, progress=cfg.progress, desc=f"epoch {epoch}/{cfg.epochs}")
+        except NonFiniteLoss as e:
+            raise NonFiniteLoss(e.batch, e.lr, epoch) from None
         te = evaluate(net, test_loader, criterion, device, dtype=dtype)
         train_seconds += tr["seconds"]
         eval_seconds += te["seconds"]
@@ -157,7 +192,8 @@ def fit(model: nn.Module, train_loader: Iterable, test_loader: Iterable, cfg: Co
         history.append(row)
         tqdm.write(format_row(row, cfg.epochs))
         if on_epoch is not None:
-            on_epoch(row)
+            on_epoch({"epoch": epoch, "history": history, "lrs": lrs, "optimizer": optimizer.state_dict(),
+                      "scheduler": scheduler.state_dict(), "train_seconds": train_seconds, "eval_seconds": eval_seconds})
     return {"history": history, "lrs": lrs, "train_seconds": train_seconds, "eval_seconds": eval_seconds}
 
 
