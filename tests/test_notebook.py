@@ -1,10 +1,8 @@
 """The notebook, executed top to bottom in smoke mode (tiny data, CPU), must produce every figure."""
 
-import os
 from pathlib import Path
 
 import nbformat
-import pytest
 from nbclient import NotebookClient
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "S11_SuperConvergence.ipynb"
