@@ -29,9 +29,9 @@ from .checkpoint import CheckpointError
 from .config import Config, ConfigError
 from .data import (Cifar10, DataError, augmented_samples, check_source, load_cifar10, loader_state, make_loaders,
                    set_loader_state)
-from .engine import NonFiniteLoss, autocast_dtype, fit, make_optimizer, resolve_device
+from .engine import NonFiniteLoss, autocast_dtype, build_model, fit, resolve_device, seed_everything
 from .gradcam import find_misclassified, gradcam, overlay
-from .lr_finder import default_iters, range_test
+from .lr_finder import find_lrs
 from .model import ResNet9, count_parameters, summary
 from .schedule import zigzag_lr
 
@@ -149,28 +149,6 @@ def save_figure(fig_or_ax, path: Path) -> None:
     fig = getattr(fig_or_ax, "figure", fig_or_ax)
     fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
-
-
-def seed_everything(seed: int) -> None:
-    torch.manual_seed(seed)
-    np.random.seed(seed)
-
-
-def find_lrs(model, cfg: Config, train_loader, device: torch.device):
-    """The range test on a throw-away optimizer (the model comes back unchanged)."""
-    optimizer = make_optimizer(model, cfg, cfg.finder_start_lr)
-    iters = cfg.finder_iters or default_iters(len(train_loader))
-    return range_test(model, optimizer, torch.nn.CrossEntropyLoss(), train_loader, device,
-                      start_lr=cfg.finder_start_lr, end_lr=cfg.finder_end_lr, num_iter=iters,
-                      autocast_dtype=autocast_dtype(cfg.precision, device), verbose=False)
-
-
-def build_model(cfg: Config, device: torch.device) -> ResNet9:
-    model = ResNet9(logit_scale=cfg.logit_scale).to(device)
-    if device.type == "cuda":  # NHWC convolutions are the fast ones on tensor cores
-        torch.backends.cudnn.benchmark = True
-        model = model.to(memory_format=torch.channels_last)
-    return model
 
 
 # ---------------------------------------------------------------------------------------

@@ -5,11 +5,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 
+import numpy as np
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
 from .config import Config, ConfigError
+from .model import ResNet9
 from .schedule import one_cycle
 
 POSTFIX_SECONDS = 0.5  # refresh the progress bar's numbers at most this often (each refresh syncs the GPU)
@@ -47,6 +49,21 @@ def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
             return None
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+
+
+def seed_everything(seed: int) -> None:
+    """Seed torch and numpy's global streams (model initialisation; loaders carry their own)."""
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+
+
+def build_model(cfg: Config, device: torch.device) -> ResNet9:
+    """A fresh ResNet-9 on ``device``; channels-last with cuDNN autotuning on CUDA."""
+    model = ResNet9(logit_scale=cfg.logit_scale).to(device)
+    if device.type == "cuda":  # NHWC convolutions are the fast ones on tensor cores
+        torch.backends.cudnn.benchmark = True
+        model = model.to(memory_format=torch.channels_last)
+    return model
 
 
 def make_optimizer(model: nn.Module, cfg: Config, lr: float) -> torch.optim.SGD:

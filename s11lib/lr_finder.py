@@ -34,6 +34,9 @@ import torch
 from torch import nn
 from torch_lr_finder import LRFinder, TrainDataLoaderIter
 
+from .config import Config
+from .engine import autocast_dtype, make_optimizer
+
 MIN_POINTS = 5
 FALL_FRACTION = 0.10  # LRMIN: where the loss has fallen by this share of its total drop
 FALLBACK_DIV = 10.0  # LRMIN = LRMAX / this when the curve cannot say
@@ -129,3 +132,12 @@ def range_test(model: nn.Module, optimizer: torch.optim.Optimizer, criterion: nn
     if note.startswith("fallback"):
         warnings.warn(f"LR range test: {note}: LRMIN={lr_min:.3g}, LRMAX={lr_max:.3g}", stacklevel=2)
     return RangeTest(lrs, losses, smoothed, lr_min, lr_max, note)
+
+
+def find_lrs(model: nn.Module, cfg: Config, train_loader, device: torch.device) -> RangeTest:
+    """``range_test`` with the recipe's optimizer, loss, precision and range, on a throw-away
+    optimizer (the model comes back unchanged)."""
+    optimizer = make_optimizer(model, cfg, cfg.finder_start_lr)
+    iters = cfg.finder_iters or default_iters(len(train_loader))
+    return range_test(model, optimizer, nn.CrossEntropyLoss(), train_loader, device, start_lr=cfg.finder_start_lr,
+                      end_lr=cfg.finder_end_lr, num_iter=iters, autocast_dtype=autocast_dtype(cfg.precision, device))
