@@ -267,7 +267,9 @@ def cmd_repeat(cfg: Config, out: Path, repeat: int) -> dict:
     """``repeat`` seeds of the whole job on data read once; writes OUT/repeats.json."""
     if repeat < 1:
         raise ConfigError(f"repeat must be >= 1, got {repeat}")
-    prepare_out_dir(out)
+    resolve_device(cfg.device)
+    check_out_dir(out)
+    check_source(cfg.data)
     data = load_cifar10(cfg.data, data_dir=cfg.data_dir, subset=cfg.subset)
     runs = [cmd_train(dataclasses.replace(cfg, seed=cfg.seed + i), out / f"seed-{cfg.seed + i}", data)
             for i in range(repeat)]
@@ -284,12 +286,14 @@ def cmd_repeat(cfg: Config, out: Path, repeat: int) -> dict:
 def cmd_find_lr(cfg: Config, out: Path) -> None:
     from . import plots
 
-    prepare_out_dir(out)
     device = resolve_device(cfg.device)
+    check_out_dir(out)
+    check_source(cfg.data)
     seed_everything(cfg.seed)
     data = load_cifar10(cfg.data, data_dir=cfg.data_dir, subset=cfg.subset)
     train_loader, _ = make_loaders(data, cfg, device)
     rt = find_lrs(build_model(cfg, device), cfg, train_loader, device)
+    prepare_out_dir(out)
     save_figure(plots.lr_range(rt.lrs, rt.losses, rt.smoothed, rt.lr_min, rt.lr_max), out / "lr_finder.png")
     (out / "lr_finder.json").write_text(json.dumps({"lr_min": rt.lr_min, "lr_max": rt.lr_max, "note": rt.note,
                                                      "lrs": rt.lrs.tolist(), "losses": rt.losses.tolist()}, indent=2))

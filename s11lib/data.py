@@ -314,8 +314,9 @@ def seed_worker(worker_id: int) -> None:
     """Give each DataLoader worker its own augmentation stream.
 
     Workers start as copies of the main process, random state included; without this every
-    worker (and, without persistent workers, every epoch) would replay the same crops,
-    flips and holes. ``info.seed`` differs per worker and per epoch.
+    worker (and, as workers start anew each epoch, every epoch) would replay the same crops,
+    flips and holes. ``info.seed`` differs per worker and per epoch, and comes from the
+    loader's generator, so a saved generator state replays an epoch exactly.
     """
     info = torch.utils.data.get_worker_info()
     seed = info.seed % 2**32

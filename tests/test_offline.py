@@ -12,4 +12,4 @@ def test_a_small_slice_trains_well_above_chance(offline_copy, tmp_path):
                  "--device", "cpu", "--no-progress", "--out", str(tmp_path)]) == 0
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["train_images"] == 2000 and metrics["test_images"] == 400
-    assert metrics["test_accuracy"] > 30.0  # chance is 10%; the reference run reached 42.75%
+    assert metrics["test_accuracy"] > 30.0  # chance is 10%; the README smoke command (range test, not these fixed LRs) reaches 41.50%

@@ -297,3 +297,10 @@ def test_sigterm_saves_and_says_how_to_resume(sources, tmp_path):
     assert proc.returncode == 130, err
     assert "Resume with: python -m s11lib train --resume" in err and "Traceback" not in err
     assert not list(tmp_path.glob("*.tmp"))
+
+
+@pytest.mark.parametrize("command", [["find-lr"], ["train", "--repeat", "2"]])
+def test_find_lr_and_repeat_write_nothing_on_bad_data(command, tmp_path, capsys):
+    code, err = run_main([*command, "--data", tmp_path / "nope", "--out", tmp_path / "out"], capsys)
+    assert_one_error(code, err, "does not exist")
+    assert not (tmp_path / "out").exists()
