@@ -166,20 +166,14 @@ def _list_files(path: Path) -> dict[str, bytes | Path]:
     """
     if path.is_dir():
         return {p.relative_to(path).as_posix(): p for p in sorted(path.rglob("*")) if p.is_file()}
-    name = path.name.lower()
-    try:
-        if name.endswith(".zip"):
+    try:  # check_source has let through only folders and archives
+        if path.name.lower().endswith(".zip"):
             with zipfile.ZipFile(path) as z:
                 return {i.filename: z.read(i) for i in z.infolist() if not i.is_dir()}
-        if name.endswith(ARCHIVE_SUFFIXES):
-            with tarfile.open(path, "r:*") as t:
-                return {m.name: t.extractfile(m).read() for m in t if m.isfile()}
+        with tarfile.open(path, "r:*") as t:
+            return {m.name: t.extractfile(m).read() for m in t if m.isfile()}
     except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError, zlib.error) as e:
         raise DataError(f"cannot read archive {path} ({e}); is it truncated or corrupt? Download or copy it again") from None
-    raise DataError(
-        f"{path} is a file but not an archive ({', '.join(ARCHIVE_SUFFIXES)}); "
-        "pass a folder or archive in ImageFolder layout, or a cifar-10-batches-py folder"
-    )
 
 
 def _read_bytes(entry: bytes | Path) -> bytes:
@@ -489,7 +483,9 @@ def to_uint8(x: torch.Tensor) -> np.ndarray:
 
 
 def augmented_samples(split: Split, n: int = 25, cutout: int = 8, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """The first ``n`` training images after ``train_transform``, as uint8, with their labels."""
+    """``n`` training images from every class (``balanced_indices``) after ``train_transform``,
+    as uint8, with their labels."""
     transform = train_transform(cutout, seed=seed)
-    x = torch.stack([transform(image=img)["image"] for img in split.images[:n]])
-    return to_uint8(x), split.labels[:n]
+    keep = balanced_indices(split.labels, min(n, len(split)))
+    x = torch.stack([transform(image=img)["image"] for img in split.images[keep]])
+    return to_uint8(x), split.labels[keep]

@@ -98,3 +98,9 @@ def test_same_seed_same_augmentations_in_the_main_process(tiny):
     data, cfg = Cifar10(*tiny, source="tiny"), Config(batch_size=20, workers=0, seed=5)
     first = [next(iter(make_loaders(data, cfg, torch.device("cpu"))[0]))[0] for _ in range(2)]
     torch.testing.assert_close(first[0], first[1])
+
+
+def test_augmented_samples_show_every_class(tiny):
+    images, labels = D.augmented_samples(tiny[0], n=25, seed=0)
+    assert images.shape == (25, 32, 32, 3) and images.dtype == np.uint8
+    assert sorted(set(labels.tolist())) == list(range(10))
