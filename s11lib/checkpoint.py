@@ -27,8 +27,12 @@ class CheckpointError(ValueError):
 def atomic_save(obj, path: Path) -> None:
     """torch.save to a temporary file beside ``path``, then rename: never half a checkpoint."""
     tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    except BaseException:  # Ctrl-C or SIGTERM mid-write included: keep the old checkpoint, drop the partial one
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def load(path: Path) -> dict:

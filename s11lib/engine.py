@@ -41,13 +41,15 @@ def resolve_device(name: str = "auto") -> torch.device:
 def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     """The autocast dtype for ``precision`` on ``device``; None means plain fp32.
 
-    "auto" is bf16 on CUDA chips that have it (fp16 with a grad scaler on older ones) and
+    "auto" is bf16 on CUDA chips with bf16 tensor cores (Ampere, compute capability 8, and
+    later), fp16 with a grad scaler on older ones such as Colab's T4 (where
+    ``torch.cuda.is_bf16_supported()`` can say yes because bf16 is emulated, slowly), and
     fp32 on the CPU and MPS, so the CPU default path is exact fp32.
     """
     if precision == "auto":
         if device.type != "cuda":
             return None
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.bfloat16 if torch.cuda.get_device_capability(device)[0] >= 8 else torch.float16
     return {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
 
 
