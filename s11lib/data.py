@@ -402,8 +402,15 @@ def augment_batch(padded: torch.Tensor, cutout: int, generator: torch.Generator)
         before normalization: crop offsets uniform in 0..2*PAD, holes uniform and fully inside.
     """
     b, side = padded.shape[0], padded.shape[1]
-    idx = gather_index(torch.arange(b, device=padded.device), b, side, cutout, generator)
-    return pixel_table(padded).index_select(0, idx).view(b, side - 2 * PAD, side - 2 * PAD, 3).permute(0, 3, 1, 2)
+    return augment_from_table(pixel_table(padded), torch.arange(b, device=padded.device), b, side, cutout, generator)
+
+
+def augment_from_table(table: torch.Tensor, first: torch.Tensor, n_images: int, side: int, cutout: int,
+                       generator: torch.Generator) -> torch.Tensor:
+    """Images ``first`` of a ``pixel_table``, cropped, flipped and cut out: (B, 3, 32, 32) uint8, channels-last."""
+    size = side - 2 * PAD
+    pixels = table.index_select(0, gather_index(first, n_images, side, cutout, generator))
+    return pixels.view(len(first), size, size, 3).permute(0, 3, 1, 2)
 
 
 def normalize(images: torch.Tensor) -> torch.Tensor:
@@ -448,8 +455,7 @@ class DeviceLoader:
         for start in range(0, self.n, self.batch_size):
             idx = order[start : start + self.batch_size]
             if self.train:
-                pixels = gather_index(idx, self.n, self.side, self.cutout, self.generator)
-                x = self.images.index_select(0, pixels).view(len(idx), 32, 32, 3).permute(0, 3, 1, 2)
+                x = augment_from_table(self.images, idx, self.n, self.side, self.cutout, self.generator)
             else:
                 x = self.images[idx].permute(0, 3, 1, 2)
             yield normalize(x), self.labels[idx]

@@ -154,13 +154,6 @@ def evaluate(model: nn.Module, loader: Iterable, criterion: nn.Module, device: t
     return {"loss": loss_sum.item() / seen, "accuracy": 100.0 * correct.item() / seen, "seconds": time.perf_counter() - start}
 
 
-@torch.no_grad()
-def predict(model: nn.Module, loader: Iterable, device: torch.device) -> torch.Tensor:
-    """Predicted class of every image of ``loader``, in order (CPU tensor)."""
-    model.eval()
-    return torch.cat([model(_to_device(x, y, device)[0]).argmax(1).cpu() for x, y in loader])
-
-
 def fit(model: nn.Module, train_loader: Iterable, test_loader: Iterable, cfg: Config, device: torch.device, *,
         lr_min: float, lr_max: float, on_epoch: Callable[[dict], None] | None = None,
         resume: dict | None = None) -> dict:
