@@ -136,8 +136,12 @@ def train_one_epoch(model: nn.Module, loader: Iterable, optimizer: torch.optim.O
 
 @torch.no_grad()
 def evaluate(model: nn.Module, loader: Iterable, criterion: nn.Module, device: torch.device, *,
-             dtype: torch.dtype | None = None) -> dict:
-    """Mean loss and accuracy (percent) over ``loader`` in eval mode: {"loss", "accuracy", "seconds"}."""
+             dtype: torch.dtype | None = None, flip: bool = False) -> dict:
+    """Mean loss and accuracy (percent) over ``loader`` in eval mode: {"loss", "accuracy", "seconds"}.
+
+    ``flip=True`` is test-time augmentation: each image is scored by the mean of the logits
+    for it and for its mirror image (the one augmentation that keeps a test image whole).
+    """
     model.eval()
     start = time.perf_counter()
     loss_sum = torch.zeros((), device=device)
@@ -147,6 +151,8 @@ def evaluate(model: nn.Module, loader: Iterable, criterion: nn.Module, device: t
         x, y = _to_device(x, y, device)
         with _autocast(device, dtype):
             out = model(x)
+            if flip:
+                out = (out + model(x.flip(3))) / 2
             loss = criterion(out, y)
         loss_sum += loss.float() * len(y)
         correct += (out.argmax(1) == y).sum()

@@ -26,6 +26,30 @@ def test_a_few_steps_on_two_batches_lower_the_loss():
     assert set(after) == {"loss", "accuracy", "seconds"}
 
 
+class LeftHalf(nn.Module):
+    """Logits from the left half of the image only, so that a mirror image scores differently."""
+
+    def forward(self, x):
+        return x[..., :16].mean((2, 3)).repeat(1, 4)[:, :10]
+
+
+def test_flip_evaluation_scores_the_mean_of_the_logits_of_an_image_and_its_mirror():
+    cpu, criterion, model = torch.device("cpu"), nn.CrossEntropyLoss(), LeftHalf()
+    x = torch.zeros(4, 3, 1, 32)
+    x[:, 0, :, :16], x[:, 1, :, 16:] = 1.0, 3.0  # class 0 on the left, class 1 (stronger) on the right
+    y = torch.tensor([0, 1, 1, 1])
+    assert evaluate(model, [(x, y)], criterion, cpu)["accuracy"] == 25.0  # the left half alone says 0
+    both = evaluate(model, [(x, y)], criterion, cpu, flip=True)
+    expected = (model(x) + model(x.flip(3))) / 2
+    assert expected[0, :2].tolist() == [0.5, 1.5]  # so the pair says 1
+    assert both["accuracy"] == 75.0 and both["loss"] == pytest.approx(criterion(expected, y).item())
+    half = torch.randn(4, 3, 8, 16)
+    symmetric = torch.cat([half, half.flip(3)], 3)  # its own mirror image: flipping changes nothing
+    plain = evaluate(model, [(symmetric, y)], criterion, cpu)
+    flipped = evaluate(model, [(symmetric, y)], criterion, cpu, flip=True)
+    assert (plain["loss"], plain["accuracy"]) == (flipped["loss"], flipped["accuracy"])
+
+
 def test_train_one_epoch_reports_the_lr_of_every_batch():
     model = ResNet9()
     optimizer = make_optimizer(model, Config(), lr=0.01)
