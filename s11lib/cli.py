@@ -29,7 +29,7 @@ from .checkpoint import CheckpointError
 from .config import Config, ConfigError
 from .data import (Cifar10, DataError, augmented_samples, check_source, load_cifar10, loader_state, make_loaders,
                    set_loader_state)
-from .engine import NonFiniteLoss, autocast_dtype, build_model, fit, resolve_device, seed_everything
+from .engine import NonFiniteLoss, autocast_dtype, build_model, evaluate, fit, resolve_device, seed_everything
 from .gradcam import find_misclassified, gradcam, overlay
 from .lr_finder import find_lrs
 from .model import ResNet9, count_parameters, summary
@@ -97,8 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="output folder (required unless --resume)")
     p.add_argument("--resume", type=Path, metavar="DIR",
                    help="continue the run in DIR from its last checkpoint, with its own config")
-    p.add_argument("--repeat", type=int, default=1,
-                   help="train this many seeds (seed, seed+1, ...) into OUT/seed-S and report median, mean and spread")
+    p.add_argument("--repeat", type=int, metavar="N",
+                   help="train N seeds (seed, seed+1, ...) into OUT/seed-S on data read once, and report median, "
+                        "mean and spread in OUT/repeats.json")
     add_config_flags(p)
 
     p = sub.add_parser("find-lr", allow_abbrev=False, help="the LR range test alone; prints LRMIN and LRMAX")
@@ -223,6 +224,8 @@ def cmd_train(cfg: Config, out: Path, data: Cifar10 | None = None, resume: dict 
                 else "no epoch finished, so there is no checkpoint")
         raise Diverged(f"{e}; {kept}. Try a lower --max-lr") from None
     history = run["history"]
+    tta = evaluate(model, test_loader, torch.nn.CrossEntropyLoss(), device, dtype=autocast_dtype(cfg.precision, device),
+                   flip=True)
     with open(out / "history.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(history[0]))
         writer.writeheader()
@@ -240,6 +243,7 @@ def cmd_train(cfg: Config, out: Path, data: Cifar10 | None = None, resume: dict 
     last = history[-1]
     metrics = {
         "test_accuracy": last["test_acc"], "best_test_accuracy": max(r["test_acc"] for r in history),
+        "test_accuracy_tta": tta["accuracy"],  # the final model, scored on each image and its mirror (not a second run)
         "train_accuracy": last["train_acc"], "test_loss": last["test_loss"], "epochs": cfg.epochs,
         "train_seconds": run["train_seconds"], "eval_seconds": run["eval_seconds"], "lr_finder_seconds": finder_seconds,
         "data_seconds": data_seconds, "min_lr": lr_min, "max_lr": lr_max, "params": count_parameters(model),
@@ -249,8 +253,8 @@ def cmd_train(cfg: Config, out: Path, data: Cifar10 | None = None, resume: dict 
         "precision": str(autocast_dtype(cfg.precision, device) or torch.float32).removeprefix("torch."),
     }
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    print(f"test accuracy {metrics['test_accuracy']:.2f}% (best {metrics['best_test_accuracy']:.2f}%), "
-          f"training {metrics['train_seconds']:.1f}s; wrote {', '.join(TRAIN_OUTPUTS)} to {out}")
+    print(f"test accuracy {metrics['test_accuracy']:.2f}% (best {metrics['best_test_accuracy']:.2f}%, "
+          f"with flip TTA {metrics['test_accuracy_tta']:.2f}%), training {metrics['train_seconds']:.1f}s; wrote {', '.join(TRAIN_OUTPUTS)} to {out}")
     return metrics
 
 
@@ -270,16 +274,20 @@ def cmd_repeat(cfg: Config, out: Path, repeat: int) -> dict:
     resolve_device(cfg.device)
     check_out_dir(out)
     check_source(cfg.data)
+    t0 = time.perf_counter()
     data = load_cifar10(cfg.data, data_dir=cfg.data_dir, subset=cfg.subset)
+    read_seconds = time.perf_counter() - t0  # once for all seeds; each run's data_seconds is then its loaders only
+    print(f"data read once for {repeat} seeds in {read_seconds:.1f}s")
     runs = [cmd_train(dataclasses.replace(cfg, seed=cfg.seed + i), out / f"seed-{cfg.seed + i}", data)
             for i in range(repeat)]
-    acc = [m["test_accuracy"] for m in runs]
+    acc, tta = [m["test_accuracy"] for m in runs], [m["test_accuracy_tta"] for m in runs]
     summary_ = {"seeds": [m["seed"] for m in runs], "test_accuracy": acc, "median": float(np.median(acc)),
                 "mean": float(np.mean(acc)), "std": float(np.std(acc, ddof=1)) if repeat > 1 else 0.0,
-                "min": min(acc), "max": max(acc), "train_seconds": [m["train_seconds"] for m in runs]}
+                "min": min(acc), "max": max(acc), "test_accuracy_tta": tta, "median_tta": float(np.median(tta)),
+                "train_seconds": [m["train_seconds"] for m in runs], "read_seconds": read_seconds}
     (out / "repeats.json").write_text(json.dumps(summary_, indent=2))
     print(f"{repeat} seeds: test accuracy {', '.join(f'{a:.2f}' for a in acc)}; median {summary_['median']:.2f}%, "
-          f"mean {summary_['mean']:.2f}%, std {summary_['std']:.2f}")
+          f"mean {summary_['mean']:.2f}%, std {summary_['std']:.2f}; with flip TTA median {summary_['median_tta']:.2f}%")
     return summary_
 
 
@@ -338,13 +346,13 @@ def _train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
     names = {f.name for f in dataclasses.fields(Config)}
     given = {k: v for k, v in vars(args).items() if k in names}
     if args.resume is not None:
-        refused = sorted(set(given) - set(RESUME_OVERRIDES)) + (["out"] if args.out else []) + (["repeat"] if args.repeat != 1 else [])
+        refused = sorted(set(given) - set(RESUME_OVERRIDES)) + (["out"] if args.out else []) + (["repeat"] if args.repeat is not None else [])
         if refused:
             parser.error(f"--resume continues a run with its own config; drop {', '.join('--' + r.replace('_', '-') for r in refused)}")
         cmd_resume(args.resume, given)
     elif args.out is None:
         parser.error("train needs --out DIR (or --resume DIR)")
-    elif args.repeat != 1:
+    elif args.repeat is not None:
         cmd_repeat(config_from_args(args), args.out, args.repeat)
     else:
         cmd_train(config_from_args(args), args.out)

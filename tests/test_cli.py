@@ -20,11 +20,12 @@ def trained(tmp_path_factory, sources):
 def test_train_writes_every_output(trained):
     assert sorted(p.name for p in trained.iterdir()) == sorted(TRAIN_OUTPUTS)
     metrics = json.loads((trained / "metrics.json").read_text())
-    for key in ("test_accuracy", "best_test_accuracy", "train_accuracy", "epochs", "train_seconds", "min_lr", "max_lr",
+    for key in ("test_accuracy", "best_test_accuracy", "test_accuracy_tta", "train_accuracy", "epochs", "train_seconds", "min_lr", "max_lr",
                 "params", "device", "data"):
         assert key in metrics, key
     assert metrics["params"] == 6_573_130 and metrics["epochs"] == 2 and metrics["device"] == "cpu"
     assert metrics["min_lr"] < metrics["max_lr"]
+    assert 0 <= metrics["test_accuracy_tta"] <= 100 and (metrics["test_accuracy_tta"] / 2.5).is_integer()  # of 40 images
     assert metrics["data"].startswith("ImageFolder")
     assert (trained / "history.csv").read_text().splitlines()[0] == "epoch,lr,train_loss,train_acc,test_loss,test_acc,seconds"
     assert json.loads((trained / "config.json").read_text())["batch_size"] == 25
@@ -88,6 +89,8 @@ def test_repeat_trains_each_seed_and_reports_the_spread(tmp_path, sources):
                  "--min-lr", "0.01", "--max-lr", "0.1", "--augment", "gpu", *FAST[:6], *FAST[8:]]) == 0
     summary = json.loads((tmp_path / "repeats.json").read_text())
     assert summary["seeds"] == [7, 8]
-    runs = [json.loads((tmp_path / f"seed-{s}" / "metrics.json").read_text())["test_accuracy"] for s in (7, 8)]
-    assert summary["test_accuracy"] == runs
-    assert summary["median"] == pytest.approx(sum(runs) / 2)
+    runs = [json.loads((tmp_path / f"seed-{s}" / "metrics.json").read_text()) for s in (7, 8)]
+    assert summary["test_accuracy"] == [m["test_accuracy"] for m in runs]
+    assert summary["median"] == pytest.approx(sum(summary["test_accuracy"]) / 2)
+    assert summary["test_accuracy_tta"] == [m["test_accuracy_tta"] for m in runs]
+    assert summary["median_tta"] == pytest.approx(sum(summary["test_accuracy_tta"]) / 2)
