@@ -29,7 +29,8 @@ from .checkpoint import CheckpointError
 from .config import Config, ConfigError
 from .data import (Cifar10, DataError, augmented_samples, check_source, load_cifar10, loader_state, make_loaders,
                    set_loader_state)
-from .engine import NonFiniteLoss, autocast_dtype, build_model, evaluate, fit, resolve_device, seed_everything
+from .engine import (NonFiniteLoss, autocast_dtype, build_model, fit, flip_tta_accuracy, resolve_device,
+                     seed_everything)
 from .gradcam import find_misclassified, gradcam, overlay
 from .lr_finder import find_lrs
 from .model import ResNet9, count_parameters, summary
@@ -224,8 +225,7 @@ def cmd_train(cfg: Config, out: Path, data: Cifar10 | None = None, resume: dict 
                 else "no epoch finished, so there is no checkpoint")
         raise Diverged(f"{e}; {kept}. Try a lower --max-lr") from None
     history = run["history"]
-    tta = evaluate(model, test_loader, torch.nn.CrossEntropyLoss(), device, dtype=autocast_dtype(cfg.precision, device),
-                   flip=True)
+    tta = flip_tta_accuracy(model, test_loader, cfg, device)
     with open(out / "history.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(history[0]))
         writer.writeheader()
@@ -243,7 +243,7 @@ def cmd_train(cfg: Config, out: Path, data: Cifar10 | None = None, resume: dict 
     last = history[-1]
     metrics = {
         "test_accuracy": last["test_acc"], "best_test_accuracy": max(r["test_acc"] for r in history),
-        "test_accuracy_tta": tta["accuracy"],  # the final model, scored on each image and its mirror (not a second run)
+        "test_accuracy_tta": tta,  # the final model, scored on each image and its mirror (not a second run)
         "train_accuracy": last["train_acc"], "test_loss": last["test_loss"], "epochs": cfg.epochs,
         "train_seconds": run["train_seconds"], "eval_seconds": run["eval_seconds"], "lr_finder_seconds": finder_seconds,
         "data_seconds": data_seconds, "min_lr": lr_min, "max_lr": lr_max, "params": count_parameters(model),

@@ -160,6 +160,12 @@ def evaluate(model: nn.Module, loader: Iterable, criterion: nn.Module, device: t
     return {"loss": loss_sum.item() / seen, "accuracy": 100.0 * correct.item() / seen, "seconds": time.perf_counter() - start}
 
 
+def flip_tta_accuracy(model: nn.Module, loader: Iterable, cfg: Config, device: torch.device) -> float:
+    """Test accuracy (percent) of ``model`` scored with flip TTA, in ``cfg``'s precision."""
+    dtype = autocast_dtype(cfg.precision, device)
+    return evaluate(model, loader, nn.CrossEntropyLoss(), device, dtype=dtype, flip=True)["accuracy"]
+
+
 def fit(model: nn.Module, train_loader: Iterable, test_loader: Iterable, cfg: Config, device: torch.device, *,
         lr_min: float, lr_max: float, on_epoch: Callable[[dict], None] | None = None,
         resume: dict | None = None) -> dict:

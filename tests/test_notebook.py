@@ -26,4 +26,4 @@ def test_notebook_runs_in_smoke_mode(sources, tmp_path, monkeypatch):
     shown = sum(1 for c in nb.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {}))
     assert shown >= len(FIGURES) + 1  # every saved figure, plus the planned cycle, inline
     last = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
-    assert "test accuracy %" in last and "LRMIN" in last
+    assert "test accuracy %" in last and "with flip TTA %" in last and "LRMIN" in last
