@@ -20,8 +20,8 @@ def main(root: str) -> None:
     runs = sorted(Path(root).glob("**/metrics.json"))
     if not runs:
         sys.exit(f"no metrics.json under {root}")
-    cols = ("augment", "seed", "test_accuracy", "best_test_accuracy", "test_accuracy_tta", "train_accuracy", "min_lr", "max_lr",
-            "data_seconds", "lr_finder_seconds", "train_seconds", "eval_seconds")
+    cols = ("augment", "seed", "test_accuracy", "best_test_accuracy", "test_accuracy_tta", "train_accuracy", "min_lr",
+            "max_lr", "data_seconds", "lr_finder_seconds", "train_seconds", "eval_seconds")
     print("| run | " + " | ".join(cols) + " |")
     print("|" + "---|" * (len(cols) + 1))
     by_group = defaultdict(list)
@@ -30,7 +30,7 @@ def main(root: str) -> None:
         parts = path.relative_to(root).parts
         group = parts[0] if len(parts) > 2 else m["augment"] + (" +compile" if m.get("compile") else "")
         by_group[group].append(m)
-        cells = [f"{m[c]:.4g}" if isinstance(m.get(c), float) else str(m.get(c, "")) for c in cols]  # no tta before it existed
+        cells = [f"{m[c]:.4g}" if isinstance(m.get(c), float) else str(m.get(c, "")) for c in cols]  # older: no tta
         print(f"| {'/'.join(parts[:-1])} | " + " | ".join(cells) + " |")
     print()
     for group, ms in by_group.items():

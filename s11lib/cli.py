@@ -254,7 +254,8 @@ def cmd_train(cfg: Config, out: Path, data: Cifar10 | None = None, resume: dict 
     }
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     print(f"test accuracy {metrics['test_accuracy']:.2f}% (best {metrics['best_test_accuracy']:.2f}%, "
-          f"with flip TTA {metrics['test_accuracy_tta']:.2f}%), training {metrics['train_seconds']:.1f}s; wrote {', '.join(TRAIN_OUTPUTS)} to {out}")
+          f"with flip TTA {metrics['test_accuracy_tta']:.2f}%), training {metrics['train_seconds']:.1f}s; "
+          f"wrote {', '.join(TRAIN_OUTPUTS)} to {out}")
     return metrics
 
 

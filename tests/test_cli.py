@@ -20,8 +20,8 @@ def trained(tmp_path_factory, sources):
 def test_train_writes_every_output(trained):
     assert sorted(p.name for p in trained.iterdir()) == sorted(TRAIN_OUTPUTS)
     metrics = json.loads((trained / "metrics.json").read_text())
-    for key in ("test_accuracy", "best_test_accuracy", "test_accuracy_tta", "train_accuracy", "epochs", "train_seconds", "min_lr", "max_lr",
-                "params", "device", "data"):
+    for key in ("test_accuracy", "best_test_accuracy", "test_accuracy_tta", "train_accuracy", "epochs", "train_seconds",
+                "min_lr", "max_lr", "params", "device", "data"):
         assert key in metrics, key
     assert metrics["params"] == 6_573_130 and metrics["epochs"] == 2 and metrics["device"] == "cpu"
     assert metrics["min_lr"] < metrics["max_lr"]
