@@ -328,7 +328,7 @@ def cmd_gradcam(args: argparse.Namespace) -> None:
     ckpt = checkpoint.load(args.checkpoint)
     cfg = ckpt["config"]
     check_source(args.data)
-    model = ResNet9(logit_scale=cfg.logit_scale).to(device)
+    model = build_model(cfg, device)
     checkpoint.load_weights(model, ckpt, args.checkpoint)
     data = load_cifar10(args.data, data_dir=cfg.data_dir)
     layer = args.gradcam_layer or cfg.gradcam_layer
