@@ -15,12 +15,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .config import Config, ConfigError
+from .config import Config, ConfigError, InputError
 
-FORMAT = 1  # bump when the layout changes; older files are refused with a clear message
+FORMAT = 2  # bump when the layout changes; older files are refused with a clear message
 
 
-class CheckpointError(ValueError):
+class CheckpointError(InputError):
     """A checkpoint that is missing, unreadable or not from this model and config."""
 
 
@@ -39,7 +39,7 @@ def load(path: Path) -> dict:
     """Read and check a checkpoint written by ``train``."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} does not exist; pass a run folder or the checkpoint.pt that train wrote")
+        raise CheckpointError(f"checkpoint {path} does not exist; pass the checkpoint.pt that train wrote, or its run folder")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # unpickling fails in many ways on a damaged file

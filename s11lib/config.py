@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,9 +18,14 @@ DEVICES = ("auto", "cuda", "mps", "cpu")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 AUGMENTS = ("albumentations", "gpu")
 GRADCAM_LAYERS = ("prep", "layer1", "layer2", "layer3")
+MIN_FINDER_ITERS = 5  # fewer range-test batches give no curve to read (lr_finder.MIN_POINTS)
 
 
-class ConfigError(ValueError):
+class InputError(ValueError):
+    """Input the user must fix (a setting, the data, a checkpoint): exit status 2, one line."""
+
+
+class ConfigError(InputError):
     """A setting that cannot work; the message says which and what to do instead."""
 
 
@@ -48,7 +54,7 @@ class Config:
     # LR range test (torch-lr-finder)
     finder_start_lr: float = 1e-4
     finder_end_lr: float = 10.0
-    finder_iters: int | None = None  # None = two epochs' worth of batches, between 20 and 100
+    finder_iters: int | None = None  # batches of the test (>= 5); None = two epochs' worth, at least 20, at most 100
 
     # run
     seed: int = 1
@@ -56,7 +62,8 @@ class Config:
     precision: str = field(default="auto", metadata={"choices": PRECISIONS})  # auto: bf16 (or fp16) autocast on CUDA, fp32 elsewhere
     compile: bool = False  # torch.compile the model (CUDA only pays)
     gradcam_layer: str = field(default="layer3", metadata={"choices": GRADCAM_LAYERS})  # block whose activations GradCAM weighs
-    progress: bool = True  # tqdm progress bars
+    misclassified_by_class: bool = False  # show mistakes class by class in turn, not simply the 25 most confident
+    progress: bool | None = None  # tqdm progress bars; None: only when they go to a terminal
 
     def __post_init__(self) -> None:
         validate(self)
@@ -86,6 +93,10 @@ def validate(cfg: Config) -> None:
         if value is None or value <= 0:
             raise ConfigError(f"{name.replace('_', '-')} must be > 0, got {value}")
 
+    for f in dataclasses.fields(cfg):  # nan and inf compare False with everything: refuse them first
+        value = getattr(cfg, f.name)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"{f.name.replace('_', '-')} must be a finite number, got {value}")
     for name in ("epochs", "peak_epoch", "batch_size", "cutout", "finder_start_lr", "finder_end_lr", "logit_scale"):
         positive(name, getattr(cfg, name))
     for name in ("subset", "finder_iters", "min_lr", "max_lr"):
@@ -95,6 +106,9 @@ def validate(cfg: Config) -> None:
             raise ConfigError(f"{name.replace('_', '-')} must be >= 0, got {getattr(cfg, name)}")
     if cfg.subset is not None and cfg.subset < len(CLASSES):
         raise ConfigError(f"subset must hold at least one image per class ({len(CLASSES)}), got {cfg.subset}")
+    if cfg.finder_iters is not None and cfg.finder_iters < MIN_FINDER_ITERS:
+        raise ConfigError(f"finder-iters must be >= {MIN_FINDER_ITERS}: the range test needs that many batches to "
+                          f"draw a curve to read, got {cfg.finder_iters}")
     if cfg.workers is not None and cfg.workers < 0:
         raise ConfigError(f"workers must be >= 0, got {cfg.workers}")
     if cfg.peak_epoch >= cfg.epochs:

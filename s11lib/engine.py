@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from collections.abc import Callable, Iterable
 
@@ -53,6 +55,27 @@ def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     return {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
 
 
+def start_run(cfg: Config) -> torch.device:
+    """Process-wide switches for a run, set once where it starts; returns the device.
+
+    Quiets albumentations' update check (it phones home when first imported), turns on cuDNN
+    autotuning on CUDA (the batch shape is fixed, so the fastest kernels are found once) and
+    seeds the global streams.
+    """
+    os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+    device = resolve_device(cfg.device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+    seed_everything(cfg.seed)
+    return device
+
+
+def show_progress(cfg: Config) -> bool:
+    """Progress bars when asked (``cfg.progress``), or by default when they go to a terminal:
+    redirected to a file they would fill it with carriage-return updates."""
+    return cfg.progress if cfg.progress is not None else sys.stderr.isatty()
+
+
 def seed_everything(seed: int) -> None:
     """Seed torch and numpy's global streams (model initialisation; loaders carry their own)."""
     torch.manual_seed(seed)
@@ -60,10 +83,9 @@ def seed_everything(seed: int) -> None:
 
 
 def build_model(cfg: Config, device: torch.device) -> ResNet9:
-    """A fresh ResNet-9 on ``device``; channels-last with cuDNN autotuning on CUDA."""
+    """A fresh ResNet-9 on ``device``; channels-last on CUDA."""
     model = ResNet9(logit_scale=cfg.logit_scale).to(device)
     if device.type == "cuda":  # NHWC convolutions are the fast ones on tensor cores
-        torch.backends.cudnn.benchmark = True
         model = model.to(memory_format=torch.channels_last)
     return model
 
@@ -136,17 +158,22 @@ def train_one_epoch(model: nn.Module, loader: Iterable, optimizer: torch.optim.O
 
 @torch.no_grad()
 def evaluate(model: nn.Module, loader: Iterable, criterion: nn.Module, device: torch.device, *,
-             dtype: torch.dtype | None = None, flip: bool = False) -> dict:
+             dtype: torch.dtype | None = None, flip: bool = False, keep_outputs: bool = False) -> dict:
     """Mean loss and accuracy (percent) over ``loader`` in eval mode: {"loss", "accuracy", "seconds"}.
 
     ``flip=True`` is test-time augmentation: each image is scored by the mean of the logits
     for it and for its mirror image (the one augmentation that keeps a test image whole).
+    ``keep_outputs=True`` adds "outputs": per image, in the loader's order, numpy arrays
+    "preds" (predicted class), "probs" (its softmax probability) and "losses" (cross-entropy),
+    for ``mistakes.py``, from this same pass and precision. The model's train/eval mode is
+    restored afterwards.
     """
+    was_training = model.training
     model.eval()
     start = time.perf_counter()
     loss_sum = torch.zeros((), device=device)
     correct = torch.zeros((), device=device, dtype=torch.long)
-    seen = 0
+    seen, kept = 0, []
     for x, y in loader:
         x, y = _to_device(x, y, device)
         with _autocast(device, dtype):
@@ -155,9 +182,20 @@ def evaluate(model: nn.Module, loader: Iterable, criterion: nn.Module, device: t
                 out = (out + model(x.flip(3))) / 2
             loss = criterion(out, y)
         loss_sum += loss.float() * len(y)
-        correct += (out.argmax(1) == y).sum()
+        pred = out.argmax(1)
+        correct += (pred == y).sum()
         seen += len(y)
-    return {"loss": loss_sum.item() / seen, "accuracy": 100.0 * correct.item() / seen, "seconds": time.perf_counter() - start}
+        if keep_outputs:
+            logits = out.float()
+            kept.append(torch.stack([pred.float(), logits.softmax(1).amax(1),
+                                     nn.functional.cross_entropy(logits, y, reduction="none")]))
+    model.train(was_training)
+    result = {"loss": loss_sum.item() / seen, "accuracy": 100.0 * correct.item() / seen,
+              "seconds": time.perf_counter() - start}
+    if keep_outputs:
+        preds, probs, losses = torch.cat(kept, 1).cpu().numpy()
+        result["outputs"] = {"preds": preds.astype(np.int64), "probs": probs, "losses": losses}
+    return result
 
 
 def flip_tta_accuracy(model: nn.Module, loader: Iterable, cfg: Config, device: torch.device) -> float:
@@ -180,7 +218,8 @@ def fit(model: nn.Module, train_loader: Iterable, test_loader: Iterable, cfg: Co
             model's weights and the random states).
 
     Returns:
-        {"history": [per-epoch rows], "lrs": [LR of every batch], "train_seconds", "eval_seconds"}; a row is
+        {"history": [per-epoch rows], "lrs": [LR of every batch], "train_seconds", "eval_seconds",
+        "test_outputs" (the last evaluation's per-image outputs, see ``evaluate``)}; a row is
         {"epoch", "lr" (at the epoch's last batch), "train_loss", "train_acc", "test_loss",
         "test_acc", "seconds" (train + test of that epoch)}.
 
@@ -204,10 +243,10 @@ def fit(model: nn.Module, train_loader: Iterable, test_loader: Iterable, cfg: Co
     for epoch in range(state["epoch"] + 1, cfg.epochs + 1):
         try:
             tr = train_one_epoch(net, train_loader, optimizer, criterion, device, scheduler=scheduler, dtype=dtype,
-                                 scaler=scaler, progress=cfg.progress, desc=f"epoch {epoch}/{cfg.epochs}")
+                                 scaler=scaler, progress=show_progress(cfg), desc=f"epoch {epoch}/{cfg.epochs}")
         except NonFiniteLoss as e:
             raise NonFiniteLoss(e.batch, e.lr, epoch) from None
-        te = evaluate(net, test_loader, criterion, device, dtype=dtype)
+        te = evaluate(net, test_loader, criterion, device, dtype=dtype, keep_outputs=epoch == cfg.epochs)
         train_seconds += tr["seconds"]
         eval_seconds += te["seconds"]
         lrs += tr["lrs"]
@@ -218,10 +257,11 @@ def fit(model: nn.Module, train_loader: Iterable, test_loader: Iterable, cfg: Co
         if on_epoch is not None:
             on_epoch({"epoch": epoch, "history": history, "lrs": lrs, "optimizer": optimizer.state_dict(),
                       "scheduler": scheduler.state_dict(), "train_seconds": train_seconds, "eval_seconds": eval_seconds})
-    return {"history": history, "lrs": lrs, "train_seconds": train_seconds, "eval_seconds": eval_seconds}
+    return {"history": history, "lrs": lrs, "train_seconds": train_seconds, "eval_seconds": eval_seconds,
+            "test_outputs": te["outputs"]}
 
 
 def format_row(row: dict, epochs: int) -> str:
-    return (f"epoch {row['epoch']:>2}/{epochs}  lr {row['lr']:.4f}  train loss {row['train_loss']:.3f} "
+    return (f"epoch {row['epoch']:>2}/{epochs}  lr {row['lr']:.4g}  train loss {row['train_loss']:.3f} "
             f"acc {row['train_acc']:5.2f}%  test loss {row['test_loss']:.3f} acc {row['test_acc']:5.2f}%  "
             f"{row['seconds']:.1f}s")

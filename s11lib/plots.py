@@ -1,4 +1,5 @@
-"""Figures. Each function only draws what it is given and returns its Axes (or Figure)."""
+"""Figures. Each function only draws what it is given and returns its Axes (or Figure);
+``save`` is the one that writes a drawn figure to a file."""
 
 from __future__ import annotations
 
@@ -8,8 +9,19 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from .config import CLASSES
+
+
+def save(figure: Axes | Figure, path, *, close: bool = False) -> None:
+    """Write ``figure`` (or the Figure of an Axes) to ``path`` as a 120-dpi PNG; ``close`` frees it
+    (a script's habit; a notebook keeps it open so that it shows inline, once: nothing is
+    returned for the cell to show a second time)."""
+    fig = getattr(figure, "figure", figure)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    if close:
+        plt.close(fig)
 
 
 def _ax(ax: Axes | None, size=(6, 3.5)) -> Axes:
@@ -42,11 +54,24 @@ def lr_range(lrs: np.ndarray, losses: np.ndarray, smoothed: np.ndarray, lr_min: 
     return ax
 
 
-def one_cycle(lrs: Sequence[float], steps_per_epoch: int, ax: Axes | None = None) -> Axes:
-    """The LR each batch was trained at, against the epoch."""
+def _epoch_axis(ax: Axes, epochs: float) -> None:
+    """Every epoch plot starts at 0 and carries whole-number ticks."""
+    ax.set_xlim(0, max(epochs, 1))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def one_cycle(lrs: Sequence[float], steps_per_epoch: int, lr_min: float | None = None, lr_max: float | None = None,
+              ax: Axes | None = None) -> Axes:
+    """The LR each batch was trained at, drawn where the batch ends (batch i at (i+1)/steps_per_epoch),
+    so the peak sits on the end of the peak epoch and the line ends on the last; LRMIN and LRMAX marked."""
     ax = _ax(ax)
-    ax.plot(np.arange(len(lrs)) / steps_per_epoch, lrs, color="tab:orange")
+    ax.plot((np.arange(len(lrs)) + 1) / steps_per_epoch, lrs, color="tab:orange", label="LR per batch")
+    for value, name, color in ((lr_max, "LRMAX", "tab:red"), (lr_min, "LRMIN", "tab:green")):
+        if value is not None:
+            ax.axhline(value, color=color, ls="--", lw=1, label=f"{name} {value:.3g}")
     ax.set(xlabel="epoch", ylabel="learning rate", title="One cycle: LR per batch")
+    _epoch_axis(ax, len(lrs) / steps_per_epoch)
+    ax.legend()
     ax.grid(alpha=0.3)
     return ax
 
@@ -57,6 +82,7 @@ def _curves(history: Sequence[dict], key: str, ylabel: str, ax: Axes | None) -> 
     ax.plot(epochs, [r[f"train_{key}"] for r in history], marker=".", label="train")
     ax.plot(epochs, [r[f"test_{key}"] for r in history], marker=".", label="test")
     ax.set(xlabel="epoch", ylabel=ylabel)
+    _epoch_axis(ax, max(epochs))
     ax.legend()
     ax.grid(alpha=0.3)
     return ax
@@ -91,9 +117,43 @@ def image_grid(images: np.ndarray, titles: Sequence[str], ncols: int = 5, title:
     return fig
 
 
-def misclassified(images: np.ndarray, labels: np.ndarray, preds: np.ndarray, title: str = "Misclassified test images") -> Figure:
-    """The grid of wrong predictions, captioned 'true / predicted'."""
-    return image_grid(images, [f"{CLASSES[t]}\npred: {CLASSES[p]}" for t, p in zip(labels, preds)], title=title)
+def _caption(true: int, pred: int, prob: float | None) -> str:
+    return f"true: {CLASSES[true]}\npred: {CLASSES[pred]}" + (f" ({prob:.2f})" if prob is not None else "")
+
+
+def misclassified(images: np.ndarray, labels: np.ndarray, preds: np.ndarray, probs: np.ndarray | None = None,
+                  title: str = "Misclassified test images, most confident first") -> Figure:
+    """The grid of wrong predictions, captioned with the true class, the predicted one and its probability."""
+    probs = [None] * len(labels) if probs is None else probs
+    return image_grid(images, [_caption(t, p, q) for t, p, q in zip(labels, preds, probs)], title=title)
+
+
+def gradcam_pairs(predicted: np.ndarray, true: np.ndarray, labels: np.ndarray, preds: np.ndarray, probs: np.ndarray,
+                  layer: str = "layer3") -> Figure:
+    """For each mistake, the GradCAM overlay for the predicted class beside the one for the true class."""
+    images = np.stack([m for pair in zip(predicted, true) for m in pair]) if len(labels) else predicted
+    titles = [t for p, y, q in zip(preds, labels, probs) for t in (f"looked for {CLASSES[p]}\n(pred, {q:.2f})",
+                                                                   f"looked for {CLASSES[y]}\n(true)")]
+    return image_grid(images, titles, ncols=10, title=f"GradCAM ({layer}): predicted class (left) beside the true class (right)")
+
+
+def confusion(matrix: np.ndarray) -> Figure:
+    """The confusion matrix twice: counts, and each row divided by its total (the class's recall on the diagonal)."""
+    matrix = np.asarray(matrix)
+    rates = matrix / np.maximum(matrix.sum(1, keepdims=True), 1)
+    fig, axes = plt.subplots(1, 2, figsize=(14, 6))
+    for ax, values, title, fmt in ((axes[0], matrix, "Counts", "d"), (axes[1], rates, "Share of each true class", ".2f")):
+        im = ax.imshow(values if fmt == ".2f" else rates, cmap="Blues", vmin=0, vmax=1)
+        for i, j in np.ndindex(values.shape):
+            if values[i, j]:
+                ax.text(j, i, format(values[i, j], fmt), ha="center", va="center", fontsize=8,
+                        color="white" if rates[i, j] > 0.5 else "black")
+        ax.set_xticks(range(len(CLASSES)), CLASSES, rotation=45, ha="right")
+        ax.set_yticks(range(len(CLASSES)), CLASSES)
+        ax.set(xlabel="predicted class", ylabel="true class", title=title)
+    fig.colorbar(im, ax=axes, fraction=0.025, label="share of the true class")
+    fig.suptitle("Confusion matrix of the test set")
+    return fig
 
 
 def augmented(images: np.ndarray, labels: np.ndarray) -> Figure:

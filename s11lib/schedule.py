@@ -10,14 +10,25 @@ import torch
 
 
 def one_cycle_lr(step: int, *, total_steps: int, peak_step: int, lr_min: float, lr_max: float) -> float:
-    """Linear one cycle without annihilation: lr_min -> lr_max at ``peak_step`` -> lr_min at the last step.
+    """Linear one cycle without annihilation: lr_min at step 0 -> lr_max at ``peak_step`` -> lr_min at the last step.
 
-    The LR never leaves [lr_min, lr_max]: steps past the end hold lr_min.
+    Any length works: with ``peak_step`` 0 (one batch an epoch, peak at epoch 1) the first
+    batch is the peak. The LR never leaves [lr_min, lr_max]: steps past either end hold the
+    end's value.
+
+    Args:
+        step: the batch, counted from 0.
+        total_steps: batches in the whole run (>= 2).
+        peak_step: the batch trained at lr_max, in 0 .. total_steps - 2.
     """
     last = total_steps - 1
+    if not 0 <= peak_step < last:
+        raise ValueError(f"peak_step must be in 0..{last - 1} for {total_steps} steps, got {peak_step}")
     step = min(max(step, 0), last)
-    if step <= peak_step:
+    if step < peak_step:
         return lr_min + (lr_max - lr_min) * step / peak_step
+    if step == last:
+        return lr_min
     return lr_max + (lr_min - lr_max) * (step - peak_step) / (last - peak_step)
 
 
@@ -26,36 +37,23 @@ def peak_step(peak_epoch: int, steps_per_epoch: int) -> int:
     return peak_epoch * steps_per_epoch - 1
 
 
-class OneCycleLR(torch.optim.lr_scheduler.OneCycleLR):
-    """torch's OneCycleLR holding its end points instead of extrapolating past them.
-
-    torch interpolates with an unclamped fraction: one ``step()`` after the last batch puts
-    the LR below lr_min (negative on short runs), and float rounding of ``pct_start`` can
-    overshoot max_lr. Clamping the fraction to 1 keeps the LR in [lr_min, lr_max].
-    """
-
-    def _anneal_func(self, start, end, pct):
-        return super()._anneal_func(start, end, min(pct, 1.0))
-
-
 def one_cycle(optimizer: torch.optim.Optimizer, *, epochs: int, steps_per_epoch: int, peak_epoch: int,
-              lr_min: float, lr_max: float) -> OneCycleLR:
-    """A per-batch one-cycle scheduler that agrees with ``one_cycle_lr`` at every step.
+              lr_min: float, lr_max: float) -> torch.optim.lr_scheduler.LambdaLR:
+    """A per-batch scheduler that sets the optimizer's LR to ``one_cycle_lr`` at every step.
 
-    lr_min = max_lr / div_factor at the start, and final_div_factor=1 ends the cycle at
-    lr_min again (no annihilation). Momentum is not cycled: SGD keeps its 0.9.
+    ``LambdaLR`` over the pure function, rather than torch's ``OneCycleLR``: the latter
+    divides by the length of each phase, which is zero for one batch an epoch, and
+    extrapolates past its ends. Momentum is not cycled: SGD keeps its 0.9.
     """
-    return OneCycleLR(
-        optimizer,
-        max_lr=lr_max,
-        total_steps=epochs * steps_per_epoch,
-        pct_start=peak_epoch / epochs,
-        anneal_strategy="linear",
-        div_factor=lr_max / lr_min,
-        final_div_factor=1.0,
-        cycle_momentum=False,
-        three_phase=False,
-    )
+    total, peak = epochs * steps_per_epoch, peak_step(peak_epoch, steps_per_epoch)
+    one_cycle_lr(0, total_steps=total, peak_step=peak, lr_min=lr_min, lr_max=lr_max)  # refuse a bad shape now
+    for group in optimizer.param_groups:
+        group["lr"] = group["initial_lr"] = lr_max  # the base the factor below multiplies
+
+    def factor(step: int) -> float:
+        return one_cycle_lr(step, total_steps=total, peak_step=peak, lr_min=lr_min, lr_max=lr_max) / lr_max
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
 def zigzag_lr(iteration: int | np.ndarray, *, lr_min: float, lr_max: float, step_size: int) -> float | np.ndarray:

@@ -22,7 +22,7 @@ import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from s11lib.config import CLASSES  # noqa: E402
-from s11lib.data import Split  # noqa: E402
+from s11lib.datasets import Split  # noqa: E402
 
 OFFLINE_COPY = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "cifar10-jpeg.tar.gz"
 TRAIN_PER_CLASS, TEST_PER_CLASS = 10, 4  # 100 train and 40 test images
@@ -90,6 +90,26 @@ def sources(tmp_path_factory, tiny) -> dict[str, Path]:
         "zip": Path(zip_path),
         "pickled": write_pickled(base / "cifar-10-batches-py", *tiny),
     }
+
+
+def make_learnable_split(per_class: int, seed: int) -> Split:
+    """Each class a colour of its own under noise: a net learns it in a few steps, crops and holes notwithstanding."""
+    rng = np.random.default_rng(seed)
+    colours = np.random.default_rng(0).integers(30, 226, (len(CLASSES), 3))
+    labels = np.arange(per_class * len(CLASSES), dtype=np.int64) % len(CLASSES)
+    noise = rng.integers(-30, 31, (len(labels), 32, 32, 3))
+    return Split(np.clip(colours[labels][:, None, None, :] + noise, 0, 255).astype(np.uint8), labels)
+
+
+@pytest.fixture(scope="session")
+def learnable(tmp_path_factory) -> Path:
+    """A tiny data set a net can learn (100 train, 40 test images), as a .tar.gz in ImageFolder layout."""
+    base = tmp_path_factory.mktemp("learnable")
+    folder = write_image_folder(base / "learnable", make_learnable_split(TRAIN_PER_CLASS, 1),
+                                make_learnable_split(TEST_PER_CLASS, 2))
+    with tarfile.open(base / "learnable.tar.gz", "w:gz") as t:
+        t.add(folder, arcname="learnable")
+    return base / "learnable.tar.gz"
 
 
 @pytest.fixture

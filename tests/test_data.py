@@ -4,9 +4,9 @@ import torch
 from torch.utils.data import DataLoader
 
 from s11lib.config import CLASSES, Config
-from s11lib import data as D
-from s11lib.data import (MEAN, MEAN_PIXEL, STD, AugmentedDataset, Cifar10, DataError, Split, balanced_subset,
-                         load_cifar10, make_loaders, seed_worker, to_uint8, train_transform)
+from s11lib.augment import MEAN, MEAN_PIXEL, STD, augmented_samples, eval_transform, to_uint8, train_transform
+from s11lib.datasets import Cifar10, DataError, Split, balanced_subset, load_cifar10
+from s11lib.loaders import AugmentedDataset, make_loaders, seed_worker
 
 FILL = (np.array(MEAN_PIXEL) / 255 - np.array(MEAN)) / np.array(STD)  # a cutout pixel after Normalize
 BLACK = (0 - np.array(MEAN)) / np.array(STD)
@@ -42,7 +42,7 @@ def test_train_transform_pads_by_reflection_and_crops_back_to_32():
 
 def test_test_transform_only_normalizes():
     img = np.full((32, 32, 3), 255, np.uint8)
-    x = D.test_transform()(image=img)["image"]
+    x = eval_transform()(image=img)["image"]
     np.testing.assert_allclose(x[:, 0, 0].numpy(), (1 - np.array(MEAN)) / np.array(STD), rtol=1e-5)
 
 
@@ -71,10 +71,6 @@ def test_balanced_subset_spreads_the_remainder_over_the_first_classes(tiny):
     assert np.bincount(balanced_subset(tiny[0], 23).labels).tolist() == [3, 3, 3, 2, 2, 2, 2, 2, 2, 2]
 
 
-def test_labels_follow_cifar10_order():
-    assert CLASSES[0] == "airplane" and CLASSES[3] == "cat" and CLASSES[9] == "truck"
-
-
 def test_missing_path_is_a_clear_error(tmp_path):
     with pytest.raises(DataError, match="does not exist"):
         load_cifar10(str(tmp_path / "nope"))
@@ -101,6 +97,6 @@ def test_same_seed_same_augmentations_in_the_main_process(tiny):
 
 
 def test_augmented_samples_show_every_class(tiny):
-    images, labels = D.augmented_samples(tiny[0], n=25, seed=0)
+    images, labels = augmented_samples(tiny[0], n=25, seed=0)
     assert images.shape == (25, 32, 32, 3) and images.dtype == np.uint8
     assert sorted(set(labels.tolist())) == list(range(10))

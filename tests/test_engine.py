@@ -50,12 +50,15 @@ def test_flip_evaluation_scores_the_mean_of_the_logits_of_an_image_and_its_mirro
     assert (plain["loss"], plain["accuracy"]) == (flipped["loss"], flipped["accuracy"])
 
 
-def test_train_one_epoch_reports_the_lr_of_every_batch():
-    model = ResNet9()
-    optimizer = make_optimizer(model, Config(), lr=0.01)
-    out = train_one_epoch(model, two_batches(), optimizer, nn.CrossEntropyLoss(), torch.device("cpu"))
-    assert out["lrs"] == [0.01, 0.01]
-    assert 0 <= out["accuracy"] <= 100
+def test_train_one_epoch_reports_the_lr_of_every_batch_and_the_accuracy_it_trained_at():
+    torch.manual_seed(0)
+    model, batches = ResNet9(), two_batches()
+    optimizer = make_optimizer(model, Config(), lr=0.0)  # weights stay put, so the accuracy can be recomputed
+    out = train_one_epoch(model, batches, optimizer, nn.CrossEntropyLoss(), torch.device("cpu"))
+    assert out["lrs"] == [0.0, 0.0]
+    with torch.no_grad():  # train mode: BatchNorm normalizes with each batch's own statistics, as in training
+        right = sum(int((model.train()(x).argmax(1) == y).sum()) for x, y in batches)
+    assert out["accuracy"] == 100.0 * right / 32
 
 
 def test_fit_returns_one_row_per_epoch_and_every_batch_lr():

@@ -5,8 +5,8 @@ import torch
 
 import albumentations as A
 
-from s11lib import data as D
-from s11lib.data import MEAN_PIXEL, PAD, DeviceLoader, augment_batch, normalize, train_transform
+from s11lib.augment import MEAN_PIXEL, PAD, augment_batch, normalize, eval_transform, train_transform
+from s11lib.loaders import DeviceLoader
 
 N = 4000
 
@@ -57,7 +57,7 @@ def test_exactly_one_8x8_hole_filled_with_the_mean():
 def test_device_loader_test_batches_equal_the_albumentations_test_transform(tiny):
     test = tiny[1]
     (x, y), = list(DeviceLoader(test, 1000, torch.device("cpu"), train=False))
-    want = torch.stack([D.test_transform()(image=img)["image"] for img in test.images])
+    want = torch.stack([eval_transform()(image=img)["image"] for img in test.images])
     torch.testing.assert_close(x, want, atol=1e-5, rtol=1e-5)
     assert torch.equal(y, torch.from_numpy(test.labels))
 
@@ -73,6 +73,6 @@ def test_device_loader_train_epochs_differ_and_cover_every_image(tiny):
 
 def test_normalize_matches_albumentations_normalize():
     img = np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)
-    want = D.test_transform()(image=img)["image"]
+    want = eval_transform()(image=img)["image"]
     got = normalize(torch.from_numpy(img).permute(2, 0, 1)[None])[0]
     torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)

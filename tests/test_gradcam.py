@@ -1,41 +1,103 @@
 import numpy as np
+import pytest
 import torch
+from torch import nn
 
 from s11lib.config import CLASSES
-from s11lib.data import Split
-from s11lib.gradcam import find_misclassified, gradcam, overlay
+from s11lib.datasets import Split
+from s11lib.engine import evaluate
+from s11lib.gradcam import gradcam, overlay
+from s11lib.loaders import DeviceLoader
+from s11lib.mistakes import confusion_matrix, find_misclassified, most_confused, per_class_accuracy
 from s11lib.model import ResNet9
 
 
-def test_misclassified_then_gradcam_give_arrays(tiny):
+def outputs_of(preds, losses, probs=None) -> dict:
+    preds = np.asarray(preds)
+    return {"preds": preds, "losses": np.asarray(losses, float),
+            "probs": np.asarray(probs if probs is not None else np.full(len(preds), 0.5))}
+
+
+def split_of(labels) -> Split:
+    labels = np.asarray(labels)
+    images = (np.arange(len(labels))[:, None, None, None] * np.ones((1, 32, 32, 3))).astype(np.uint8)  # image i is all i
+    return Split(images, labels)
+
+
+def test_the_most_confidently_wrong_come_first():
+    test = split_of([0, 1, 2, 3, 4, 5])
+    out = outputs_of(preds=[0, 2, 2, 9, 9, 9], losses=[5.0, 0.7, 9.0, 3.0, 4.0, 3.0], probs=[.9, .4, .8, .6, .7, .5])
+    mis = find_misclassified(test, out, n=3)
+    assert mis.indices.tolist() == [4, 3, 5]
+    assert mis.losses.tolist() == [4.0, 3.0, 3.0]  # ties keep test-set order; the right ones (0, 2) never appear
+    assert mis.probs.tolist() == [.7, .6, .5] and mis.preds.tolist() == [9, 9, 9]
+    assert mis.images[:, 0, 0, 0].tolist() == [4, 3, 5] and mis.labels.tolist() == [4, 3, 5]
+
+
+def test_by_class_takes_the_worst_of_each_class_in_turn():
+    test = split_of([0, 0, 0, 1, 1, 2])
+    out = outputs_of(preds=[1, 1, 1, 0, 0, 0], losses=[1.0, 3.0, 2.0, 0.5, 4.0, 0.1])
+    assert find_misclassified(test, out, n=6, spread=True).indices.tolist() == [4, 1, 5, 2, 3, 0]
+    assert find_misclassified(test, out, n=6).indices.tolist() == [4, 1, 2, 0, 3, 5]
+
+
+def test_confusion_matrix_per_class_accuracy_and_most_confused_on_a_hand_built_example():
+    labels = np.array([0, 0, 0, 0, 1, 1, 3, 3, 3, 9])
+    preds = np.array([0, 0, 5, 5, 1, 0, 5, 3, 5, 9])
+    m = confusion_matrix(labels, preds)
+    assert m.shape == (10, 10) and m.sum() == 10
+    assert m[0].tolist() == [2, 0, 0, 0, 0, 2, 0, 0, 0, 0]
+    assert m[1, :2].tolist() == [1, 1] and m[3, 3] == 1 and m[3, 5] == 2 and m[9, 9] == 1
+    acc = per_class_accuracy(m)
+    assert list(acc) == list(CLASSES)
+    assert (acc["airplane"], acc["automobile"], acc["cat"], acc["truck"]) == (50.0, 50.0, pytest.approx(100 / 3), 100.0)
+    assert np.isnan(acc["dog"])  # no dog in this test set
+    assert most_confused(m) == [("airplane", "dog", 2), ("cat", "dog", 2), ("automobile", "airplane", 1)]
+
+
+def test_per_class_accuracy_averages_to_the_accuracy_on_a_balanced_set(tiny):
     torch.manual_seed(0)
-    model, test = ResNet9(), tiny[1]
-    mis = find_misclassified(model, test, torch.device("cpu"), n=25)
-    assert len(mis.labels) == 25
-    assert (mis.preds != mis.labels).all()
-    np.testing.assert_array_equal(mis.images, test.images[mis.indices])
-    np.testing.assert_array_equal(mis.labels, test.labels[mis.indices])
-    maps = gradcam(model, mis.images[:4], mis.preds[:4], torch.device("cpu"), layer="layer2")
-    assert maps.shape == (4, 32, 32)
-    assert maps.min() >= 0 and maps.max() <= 1
-    blended = overlay(mis.images[:4], maps)
-    assert blended.shape == (4, 32, 32, 3) and blended.dtype == np.uint8
+    test = tiny[1]  # 4 images of each class
+    cpu = torch.device("cpu")
+    result = evaluate(ResNet9(), DeviceLoader(test, 16, cpu, train=False), nn.CrossEntropyLoss(), cpu, keep_outputs=True)
+    acc = per_class_accuracy(confusion_matrix(test.labels, result["outputs"]["preds"]))
+    assert np.mean(list(acc.values())) == pytest.approx(result["accuracy"])
 
 
-def test_only_wrong_predictions_are_kept():
-    model = ResNet9().eval()
-    images = np.zeros((10, 32, 32, 3), np.uint8)
+def test_evaluate_keeps_each_images_prediction_probability_and_loss():
+    torch.manual_seed(0)
+    model, cpu = ResNet9(), torch.device("cpu")
+    x, y = torch.randn(12, 3, 32, 32), torch.arange(12) % 10
+    result = evaluate(model, [(x[:5], y[:5]), (x[5:], y[5:])], nn.CrossEntropyLoss(), cpu, keep_outputs=True)
     with torch.no_grad():
-        from s11lib.data import normalize
-        pred = int(model(normalize(torch.zeros(1, 3, 32, 32, dtype=torch.uint8))).argmax())
-    labels = np.arange(10) % len(CLASSES)
-    mis = find_misclassified(model, Split(images, labels), torch.device("cpu"))
-    assert sorted(mis.labels.tolist()) == [c for c in range(10) if c != pred]
+        logits = model.eval()(x)
+    out = result["outputs"]
+    assert out["preds"].tolist() == logits.argmax(1).tolist()
+    np.testing.assert_allclose(out["probs"], logits.softmax(1).amax(1).numpy(), rtol=1e-5)
+    np.testing.assert_allclose(out["losses"], nn.functional.cross_entropy(logits, y, reduction="none").numpy(), rtol=1e-5)
+    assert out["losses"].mean() == pytest.approx(result["loss"], rel=1e-5)
 
 
-def test_misclassified_are_spread_over_the_classes():
+def test_gradcam_leaves_the_model_as_it_found_it():
+    torch.manual_seed(0)
+    model = ResNet9().train()
+    model.fc.weight.grad = torch.ones_like(model.fc.weight)
+    images = np.random.default_rng(0).integers(0, 256, (3, 32, 32, 3), dtype=np.uint8)
+    maps = gradcam(model, images, np.array([1, 2, 3]), torch.device("cpu"), layer="layer2")
+    assert maps.shape == (3, 32, 32)
+    assert model.training
+    assert torch.equal(model.fc.weight.grad, torch.ones_like(model.fc.weight))
+    assert all(p.grad is None for name, p in model.named_parameters() if name != "fc.weight")
+
+
+def test_the_true_class_map_targets_the_true_class():
+    torch.manual_seed(0)
     model = ResNet9().eval()
-    labels = np.repeat(np.arange(10), 5)  # stored class by class, as ImageFolder does
-    images = np.random.default_rng(0).integers(0, 256, (50, 32, 32, 3), dtype=np.uint8)
-    mis = find_misclassified(model, Split(images, labels), torch.device("cpu"), n=9)
-    assert len(set(mis.labels.tolist())) >= 8  # at most one class is always predicted right
+    images = np.random.default_rng(1).integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
+    cpu = torch.device("cpu")
+    a = gradcam(model, images, np.array([0, 0, 0, 0]), cpu, layer="layer2")
+    b = gradcam(model, images, np.array([0, 7, 0, 7]), cpu, layer="layer2")
+    np.testing.assert_allclose(a[[0, 2]], b[[0, 2]], atol=1e-6)  # same class asked: same map
+    assert all(np.abs(a[i] - b[i]).max() > 1e-3 for i in (1, 3))  # another class: another map
+    blended = overlay(images, a)
+    assert blended.shape == (4, 32, 32, 3) and blended.dtype == np.uint8

@@ -19,6 +19,7 @@ import torch
 from PIL import Image
 
 import s11lib.engine as engine
+from s11lib import checkpoint
 from s11lib.cli import main
 from s11lib.config import Config, ConfigError
 
@@ -140,6 +141,11 @@ def test_no_internet_names_the_way_out(monkeypatch, tmp_path, capsys):
     (["--min-lr", "0.2", "--max-lr", "0.1"], "min-lr (0.2) must be below max-lr (0.1)"),
     (["--max-lr", "-1"], "max-lr must be > 0"),
     (["--weight-decay", "-0.1"], "weight-decay must be >= 0"),
+    (["--finder-iters", "1"], "finder-iters must be >= 5"),
+    (["--max-lr", "nan"], "max-lr must be a finite number, got nan"),
+    (["--max-lr", "inf"], "max-lr must be a finite number, got inf"),
+    (["--min-lr", "nan", "--max-lr", "0.1"], "min-lr must be a finite number"),
+    (["--min-lr=-inf"], "min-lr must be a finite number"),
 ])
 def test_impossible_settings(flags, message, tmp_path, capsys):
     code, err = run_main(["train", "--data", "/no/such/data", "--out", tmp_path / "out", *flags], capsys)
@@ -184,7 +190,7 @@ def test_missing_corrupt_and_foreign_checkpoints(tmp_path, capsys, sources):
     assert_one_error(*run_main([*base, tmp_path / "bad.pt"], capsys), "truncated or corrupt")
     torch.save({"weights": torch.zeros(3)}, tmp_path / "other.pt")
     assert_one_error(*run_main([*base, tmp_path / "other.pt"], capsys), "is not a checkpoint of this version")
-    torch.save({"format": 1, "config": Config().to_dict(), "model": {"fc.weight": torch.zeros(3, 3)}}, tmp_path / "shape.pt")
+    torch.save({"format": checkpoint.FORMAT, "config": Config().to_dict(), "model": {"fc.weight": torch.zeros(3, 3)}}, tmp_path / "shape.pt")
     assert_one_error(*run_main([*base, tmp_path / "shape.pt"], capsys), "does not fit this ResNet-9")
     assert not (tmp_path / "cam.png").exists()
 
@@ -240,27 +246,29 @@ PATHS = {"albumentations": ["--augment", "albumentations", "--workers", "0"],
 
 
 @pytest.fixture(scope="module")
-def reference_runs(sources, tmp_path_factory):
-    """One uninterrupted run per data path (range test included), 3 epochs on the tiny set."""
+def reference_runs(learnable, tmp_path_factory):
+    """One uninterrupted run per data path, 3 epochs on the tiny set, at LRs at which it learns."""
     runs = {}
     for name, flags in PATHS.items():
         out = tmp_path_factory.mktemp("ref")
-        assert main(["train", "--data", str(sources["tar.gz"]), "--out", str(out), "--finder-iters", "8", "--epochs", "3",
+        assert main(["train", "--data", str(learnable), "--out", str(out), "--min-lr", "0.02", "--max-lr", "0.2", "--epochs", "3",
                      "--peak-epoch", "1", "--batch-size", "25", "--device", "cpu", "--no-progress", *flags]) == 0
         runs[name] = out
     return runs
 
 
 @pytest.mark.parametrize("path", PATHS)
-def test_same_seed_same_history(path, reference_runs, sources, tmp_path):
-    assert main(["train", "--data", str(sources["tar.gz"]), "--out", str(tmp_path), "--finder-iters", "8", "--epochs", "3",
-                 "--peak-epoch", "1", "--batch-size", "25", "--device", "cpu", "--no-progress", *PATHS[path]]) == 0
+def test_same_seed_same_history(path, reference_runs, learnable, tmp_path):
+    assert main(["train", "--data", str(learnable), "--out", str(tmp_path), "--min-lr", "0.02", "--max-lr", "0.2",
+                 "--epochs", "3", "--peak-epoch", "1", "--batch-size", "25", "--device", "cpu", "--no-progress", *PATHS[path]]) == 0
     assert (tmp_path / "history.csv").read_text().count("\n") == 4
     assert history(tmp_path) == history(reference_runs[path])
+    losses = [float(row["train_loss"]) for row in history(tmp_path)]
+    assert losses[-1] < losses[0]  # it learns at these LRs
 
 
 @pytest.mark.parametrize("path", PATHS)
-def test_interrupted_and_resumed_run_equals_the_uninterrupted_one(path, reference_runs, sources, tmp_path, monkeypatch,
+def test_interrupted_and_resumed_run_equals_the_uninterrupted_one(path, reference_runs, learnable, tmp_path, monkeypatch,
                                                                    capsys):
     real, calls = engine.train_one_epoch, []
 
@@ -271,7 +279,7 @@ def test_interrupted_and_resumed_run_equals_the_uninterrupted_one(path, referenc
         return real(*args, **kwargs)
 
     monkeypatch.setattr(engine, "train_one_epoch", interrupted_in_epoch_2)
-    code, err = run_main(["train", "--data", sources["tar.gz"], "--out", tmp_path, "--finder-iters", "8", "--epochs", "3",
+    code, err = run_main(["train", "--data", learnable, "--out", tmp_path, "--min-lr", "0.02", "--max-lr", "0.2", "--epochs", "3",
                           "--peak-epoch", "1", "--batch-size", "25", "--device", "cpu", "--no-progress", *PATHS[path]],
                          capsys)
     assert_one_error(code, err, f"holds epoch 1 of 3. Resume with: python -m s11lib train --resume {tmp_path}", 130)

@@ -57,3 +57,28 @@ def test_zigzag_values_at_known_iterations():
     assert zigzag_lr(20, **kw) == pytest.approx(0.01)
     assert zigzag_lr(30, **kw) == pytest.approx(0.11)
     np.testing.assert_allclose(zigzag_lr(np.array([0, 10, 20, 25]), **kw), [0.01, 0.11, 0.01, 0.06])
+
+
+@pytest.mark.parametrize("steps", [1, 2, 3])
+@pytest.mark.parametrize("epochs, peak", [(2, 1), (3, 1), (3, 2)])
+def test_any_length_keeps_the_shape(steps, epochs, peak):
+    """One batch an epoch used to divide by zero in torch's OneCycleLR and in one_cycle_lr."""
+    lrs, group = scheduled_lrs(steps_per_epoch=steps, epochs=epochs, peak=peak)
+    top = peak * steps - 1  # the last batch of the peak epoch
+    assert lrs[top] == pytest.approx(LR_MAX) and int(np.argmax(lrs)) == top
+    assert lrs[-1] == pytest.approx(LR_MIN) and group["lr"] == pytest.approx(LR_MIN)
+    if top > 0:
+        assert lrs[0] == pytest.approx(LR_MIN)
+        assert (np.diff(lrs[: top + 1]) > 0).all()
+    assert (np.diff(lrs[top:]) < 0).all()
+    assert lrs.min() >= LR_MIN * (1 - 1e-12) and lrs.max() <= LR_MAX * (1 + 1e-12)
+
+
+def test_one_batch_an_epoch_with_the_peak_at_epoch_1_starts_at_the_peak():
+    kw = dict(total_steps=3, peak_step=0, lr_min=0.01, lr_max=0.1)
+    assert [one_cycle_lr(i, **kw) for i in range(3)] == pytest.approx([0.1, 0.055, 0.01])
+
+
+def test_a_peak_at_or_after_the_last_step_is_refused():
+    with pytest.raises(ValueError, match="peak_step"):
+        one_cycle_lr(0, total_steps=4, peak_step=3, lr_min=0.01, lr_max=0.1)

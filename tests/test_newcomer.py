@@ -1,0 +1,182 @@
+"""What a new user meets: output folders that are safe, messages that are true, a CLI that answers at once."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import s11lib.checkpoint as checkpoint
+import s11lib.datasets as datasets
+import s11lib.engine as engine
+import s11lib.gradcam as gradcam_module
+import s11lib.lr_finder as lr_finder
+from s11lib.cli import LOCK, main
+from s11lib.engine import format_row
+
+ROOT = Path(__file__).resolve().parents[1]
+FAST = ["--epochs", "2", "--peak-epoch", "1", "--batch-size", "25", "--workers", "0", "--device", "cpu", "--no-progress"]
+LRS = ["--min-lr", "0.01", "--max-lr", "0.1"]
+
+
+def run(args, capsys) -> tuple[int, str, str]:
+    code = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def error_line(err: str) -> str:
+    (line,) = [line for line in err.splitlines() if line.startswith("error:")]
+    return line
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory, sources) -> Path:
+    out = tmp_path_factory.mktemp("finished")
+    assert main(["train", "--data", str(sources["tar.gz"]), "--out", str(out), *LRS, *FAST]) == 0
+    return out
+
+
+def test_a_folder_holding_a_run_is_refused_unless_overwritten(finished, sources, capsys):
+    before = (finished / "metrics.json").read_text()
+    code, _, err = run(["train", "--data", sources["tar.gz"], "--out", finished, *LRS, *FAST, "--seed", "9"], capsys)
+    assert code == 2
+    assert "already holds a run" in error_line(err) and f"--resume {finished}" in err and "--overwrite" in err
+    assert (finished / "metrics.json").read_text() == before
+
+
+def test_overwrite_replaces_the_run_and_leaves_none_of_the_old_files(tmp_path, sources, capsys):
+    assert main(["train", "--data", str(sources["tar.gz"]), "--out", str(tmp_path), "--finder-iters", "5", *FAST]) == 0
+    assert (tmp_path / "lr_finder.png").exists()
+    code, out, _ = run(["train", "--data", sources["tar.gz"], "--out", tmp_path, "--overwrite", "--seed", "4", *LRS, *FAST],
+                       capsys)
+    assert code == 0
+    assert not (tmp_path / "lr_finder.png").exists()  # the new run found no LRs: no stale range test beside it
+    assert json.loads((tmp_path / "metrics.json").read_text())["seed"] == 4
+
+
+def test_a_second_run_into_a_locked_folder_is_refused(tmp_path, sources, capsys):
+    with open(tmp_path / LOCK, "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a run in progress holds it
+        code, _, err = run(["train", "--data", sources["tar.gz"], "--out", tmp_path, *LRS, *FAST], capsys)
+    assert code == 2 and "another run is writing into" in error_line(err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [LOCK]  # nothing of its own written
+
+
+def test_an_empty_out_is_refused(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["train", "--out", "", "--data", "x"])
+    assert e.value.code == 2 and "not an empty string" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["zigzag"], ["train", "--data", "DATA", *LRS, *FAST], ["find-lr", "--data", "DATA"]])
+def test_an_out_that_cannot_be_created_fails_before_any_work(command, sources, capsys):
+    args = [str(sources["tar.gz"]) if a == "DATA" else a for a in command]
+    code, _, err = run([*args, "--out", "/proc/s11lib-test/x.png" if command == ["zigzag"] else "/proc/s11lib-test"],
+                       capsys)
+    assert code == 2 and "cannot write into /proc/s11lib-test" in error_line(err)
+
+
+def test_figures_go_into_folders_that_do_not_exist_yet(tmp_path, finished, capsys):
+    assert main(["zigzag", "--out", str(tmp_path / "new" / "z.png"), "--step-size", "5", "--cycles", "1"]) == 0
+    assert (tmp_path / "new" / "z.png").stat().st_size > 0
+    # no --data: the checkpoint's own source is read, not a download
+    code, out, _ = run(["gradcam", "--checkpoint", finished, "--out", tmp_path / "a" / "b" / "pairs.png",
+                        "--device", "cpu", "--target", "both"], capsys)
+    assert code == 0 and "from ImageFolder" in out
+    assert (tmp_path / "a" / "b" / "pairs.png").stat().st_size > 0
+
+
+def test_an_interrupt_while_a_checkpoint_is_written_names_the_epoch_it_holds(tmp_path, sources, capsys, monkeypatch):
+    real, calls = checkpoint.atomic_save, []
+
+    def interrupted_on_the_second(obj, path):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # mid-write: the file still holds epoch 1
+        real(obj, path)
+
+    monkeypatch.setattr(checkpoint, "atomic_save", interrupted_on_the_second)
+    code, _, err = run(["train", "--data", sources["tar.gz"], "--out", tmp_path, *LRS, *FAST, "--epochs", "3"], capsys)
+    assert code == 130 and "holds epoch 1 of 3" in error_line(err)
+    assert torch.load(tmp_path / "checkpoint.pt", weights_only=True)["epoch"] == 1
+
+
+@pytest.mark.parametrize("where, said, kept", [
+    ("data", "interrupted while reading the data", "nothing was written"),
+    ("range test", "interrupted while running the LR range test", "config.json, augmented.png written"),
+    ("gradcam", "interrupted while drawing GradCAM maps", "training had finished"),
+])
+def test_an_interrupt_says_what_it_stopped_and_what_was_kept(where, said, kept, tmp_path, sources, capsys, monkeypatch):
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    target = {"data": (datasets, "load_cifar10"), "range test": (lr_finder, "find_lrs"),
+              "gradcam": (gradcam_module, "gradcam")}[where]
+    monkeypatch.setattr(*target, interrupt)
+    out = tmp_path / "run"
+    lrs = [] if where == "range test" else LRS
+    code, _, err = run(["train", "--data", sources["tar.gz"], "--out", out, *lrs, "--finder-iters", "5", *FAST], capsys)
+    line = error_line(err)
+    assert code == 130 and line.startswith(f"error: {said}") and kept in line
+    if where == "data":
+        assert not out.exists()
+    if where == "gradcam":
+        assert "python -m s11lib gradcam --checkpoint" in line and (out / "metrics.json").exists()
+
+
+def test_a_given_max_lr_below_the_found_min_says_so_the_right_way_round(tmp_path, sources, capsys):
+    code, _, err = run(["train", "--data", sources["tar.gz"], "--out", tmp_path, "--max-lr", "1e-7",
+                        "--finder-iters", "5", *FAST], capsys)
+    assert code == 2
+    assert "found LRMIN" in error_line(err) and "not below the given max-lr 1e-07" in err
+
+
+def test_the_wrote_line_names_only_what_this_run_wrote(tmp_path, sources, capsys, monkeypatch):
+    code, out, _ = run(["train", "--data", sources["tar.gz"], "--out", tmp_path, *LRS, *FAST, "--epochs", "3"], capsys)
+    wrote = next(line for line in out.splitlines() if line.startswith("wrote "))
+    assert "lr_finder.png" not in wrote and "augmented.png" in wrote and "confusion.png" in wrote
+    written = wrote.removeprefix("wrote ").rsplit(" to ", 1)[0].split(", ")
+    assert sorted(written) == sorted(p.name for p in tmp_path.iterdir())
+    assert len(written) == len(set(written))
+    # a run stopped in epoch 2, resumed through its checkpoint's path (as the error message offers)
+    real, calls = engine.train_one_epoch, []
+
+    def interrupted_in_epoch_2(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "train_one_epoch", interrupted_in_epoch_2)
+    assert run(["train", "--data", sources["tar.gz"], "--out", tmp_path / "cut", *LRS, *FAST], capsys)[0] == 130
+    monkeypatch.setattr(engine, "train_one_epoch", real)
+    code, out, _ = run(["train", "--resume", tmp_path / "cut" / "checkpoint.pt"], capsys)
+    wrote = next(line for line in out.splitlines() if line.startswith("wrote "))
+    assert code == 0 and "augmented.png" not in wrote and "config.json" not in wrote and "checkpoint.pt" in wrote
+
+
+def test_arguments_are_checked_before_torch_is_imported():
+    code = ("import sys; from s11lib.cli import main; c = main(['train', '--out', 'x', '--epochs', '0']); "
+            "print(c, 'torch' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.stdout.split() == ["2", "False"], done.stderr
+
+
+def test_a_log_redirected_to_a_file_has_no_progress_bars(tmp_path, sources):
+    done = subprocess.run([sys.executable, "-m", "s11lib", "train", "--data", str(sources["tar.gz"]), "--out",
+                           str(tmp_path / "run"), "--finder-iters", "5", *FAST[:-1]],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "\r" not in done.stdout + done.stderr
+    assert "UserWarning" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_small_lrs_show_in_the_epoch_line():
+    row = {"epoch": 1, "lr": 2.5e-5, "train_loss": 2.3, "train_acc": 10.0, "test_loss": 2.3, "test_acc": 10.0, "seconds": 1.0}
+    assert "lr 2.5e-05 " in format_row(row, 2)
