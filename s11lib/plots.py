@@ -113,7 +113,9 @@ def image_grid(images: np.ndarray, titles: Sequence[str], ncols: int = 5, title:
             ax.set_title(titles[i], fontsize=9)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    # fixed spacing for two-line captions: tight_layout would measure every caption (a second per grid)
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=1 - 0.55 / fig.get_figheight(), wspace=0.08,
+                        hspace=0.45)
     return fig
 
 

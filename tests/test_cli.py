@@ -86,7 +86,7 @@ def test_unknown_flag_is_refused():
 
 def test_repeat_trains_each_seed_and_reports_the_spread(tmp_path, sources):
     assert main(["train", "--data", str(sources["pickled"]), "--out", str(tmp_path), "--repeat", "2", "--seed", "7",
-                 "--min-lr", "0.01", "--max-lr", "0.1", "--augment", "gpu", *FAST[:6], *FAST[8:]]) == 0
+                 "--min-lr", "0.01", "--max-lr", "0.1", "--augment", "gpu", "--subset", "20", *FAST[:6], *FAST[8:]]) == 0
     summary = json.loads((tmp_path / "repeats.json").read_text())
     assert summary["seeds"] == [7, 8]
     runs = [json.loads((tmp_path / f"seed-{s}" / "metrics.json").read_text()) for s in (7, 8)]

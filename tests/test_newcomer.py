@@ -20,7 +20,9 @@ from s11lib.cli import LOCK, main
 from s11lib.engine import format_row
 
 ROOT = Path(__file__).resolve().parents[1]
-FAST = ["--epochs", "2", "--peak-epoch", "1", "--batch-size", "25", "--workers", "0", "--device", "cpu", "--no-progress"]
+# 20 images (2 of each class), 2 batches an epoch: these tests are about files and messages, not accuracy
+FAST = ["--subset", "20", "--epochs", "2", "--peak-epoch", "1", "--batch-size", "10", "--workers", "0", "--device", "cpu",
+        "--no-progress"]
 LRS = ["--min-lr", "0.01", "--max-lr", "0.1"]
 
 

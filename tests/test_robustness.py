@@ -247,12 +247,13 @@ PATHS = {"albumentations": ["--augment", "albumentations", "--workers", "0"],
 
 @pytest.fixture(scope="module")
 def reference_runs(learnable, tmp_path_factory):
-    """One uninterrupted run per data path, 3 epochs on the tiny set, at LRs at which it learns."""
+    """One uninterrupted run per data path, 3 epochs on 50 images of the learnable set, at LRs at which it learns."""
     runs = {}
     for name, flags in PATHS.items():
         out = tmp_path_factory.mktemp("ref")
         assert main(["train", "--data", str(learnable), "--out", str(out), "--min-lr", "0.02", "--max-lr", "0.2", "--epochs", "3",
-                     "--peak-epoch", "1", "--batch-size", "25", "--device", "cpu", "--no-progress", *flags]) == 0
+                     "--peak-epoch", "1", "--batch-size", "25", "--subset", "50", "--device", "cpu", "--no-progress",
+                     *flags]) == 0
         runs[name] = out
     return runs
 
@@ -260,7 +261,8 @@ def reference_runs(learnable, tmp_path_factory):
 @pytest.mark.parametrize("path", PATHS)
 def test_same_seed_same_history(path, reference_runs, learnable, tmp_path):
     assert main(["train", "--data", str(learnable), "--out", str(tmp_path), "--min-lr", "0.02", "--max-lr", "0.2",
-                 "--epochs", "3", "--peak-epoch", "1", "--batch-size", "25", "--device", "cpu", "--no-progress", *PATHS[path]]) == 0
+                 "--epochs", "3", "--peak-epoch", "1", "--batch-size", "25", "--subset", "50", "--device", "cpu",
+                 "--no-progress", *PATHS[path]]) == 0
     assert (tmp_path / "history.csv").read_text().count("\n") == 4
     assert history(tmp_path) == history(reference_runs[path])
     losses = [float(row["train_loss"]) for row in history(tmp_path)]
@@ -280,7 +282,8 @@ def test_interrupted_and_resumed_run_equals_the_uninterrupted_one(path, referenc
 
     monkeypatch.setattr(engine, "train_one_epoch", interrupted_in_epoch_2)
     code, err = run_main(["train", "--data", learnable, "--out", tmp_path, "--min-lr", "0.02", "--max-lr", "0.2", "--epochs", "3",
-                          "--peak-epoch", "1", "--batch-size", "25", "--device", "cpu", "--no-progress", *PATHS[path]],
+                          "--peak-epoch", "1", "--batch-size", "25", "--subset", "50", "--device", "cpu", "--no-progress",
+                          *PATHS[path]],
                          capsys)
     assert_one_error(code, err, f"holds epoch 1 of 3. Resume with: python -m s11lib train --resume {tmp_path}", 130)
     monkeypatch.setattr(engine, "train_one_epoch", real)
