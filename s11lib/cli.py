@@ -341,7 +341,9 @@ def _train(cfg: Config, out: Path, device, data, resume: dict | None, state: dic
 
     state["doing"] = "drawing GradCAM maps"
     mis = find_misclassified(data.test, outputs, spread=cfg.misclassified_by_class)
-    write("misclassified.png", plots.misclassified(mis.images, mis.labels, mis.preds, mis.probs))
+    order = "the worst of each class in turn" if cfg.misclassified_by_class else "most confident first"
+    write("misclassified.png", plots.misclassified(mis.images, mis.labels, mis.preds, mis.probs,
+                                                   title=f"Misclassified test images, {order}"))
     predicted = gradcam(model, mis.images, mis.preds, device, layer=cfg.gradcam_layer)
     write("gradcam.png", plots.misclassified(overlay(mis.images, predicted), mis.labels, mis.preds, mis.probs,
                                              title=f"GradCAM ({cfg.gradcam_layer}) for the predicted class"))

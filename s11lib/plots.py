@@ -71,7 +71,7 @@ def one_cycle(lrs: Sequence[float], steps_per_epoch: int, lr_min: float | None =
             ax.axhline(value, color=color, ls="--", lw=1, label=f"{name} {value:.3g}")
     ax.set(xlabel="epoch", ylabel="learning rate", title="One cycle: LR per batch")
     _epoch_axis(ax, len(lrs) / steps_per_epoch)
-    ax.legend()
+    ax.legend(loc="center right")  # clear of the LRMAX line at the top and the LRMIN line at the bottom
     ax.grid(alpha=0.3)
     return ax
 
@@ -114,7 +114,7 @@ def image_grid(images: np.ndarray, titles: Sequence[str], ncols: int = 5, title:
     if title:
         fig.suptitle(title)
     # fixed spacing for two-line captions: tight_layout would measure every caption (a second per grid)
-    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=1 - 0.55 / fig.get_figheight(), wspace=0.08,
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=1 - 0.9 / fig.get_figheight(), wspace=0.08,
                         hspace=0.45)
     return fig
 
@@ -131,12 +131,23 @@ def misclassified(images: np.ndarray, labels: np.ndarray, preds: np.ndarray, pro
 
 
 def gradcam_pairs(predicted: np.ndarray, true: np.ndarray, labels: np.ndarray, preds: np.ndarray, probs: np.ndarray,
-                  layer: str = "layer3") -> Figure:
-    """For each mistake, the GradCAM overlay for the predicted class beside the one for the true class."""
-    images = np.stack([m for pair in zip(predicted, true) for m in pair]) if len(labels) else predicted
-    titles = [t for p, y, q in zip(preds, labels, probs) for t in (f"looked for {CLASSES[p]}\n(pred, {q:.2f})",
-                                                                   f"looked for {CLASSES[y]}\n(true)")]
-    return image_grid(images, titles, ncols=10, title=f"GradCAM ({layer}): predicted class (left) beside the true class (right)")
+                  layer: str = "layer3", pairs_per_row: int = 5) -> Figure:
+    """For each mistake, the GradCAM overlay for the predicted class (left) beside the one for
+    the true class (right); a gap between pairs keeps them apart."""
+    nrows = max(1, -(-len(labels) // pairs_per_row))
+    fig = plt.figure(figsize=(4.3 * pairs_per_row, 2.3 * nrows))
+    grid = fig.add_gridspec(nrows, 3 * pairs_per_row, width_ratios=[1, 1, 0.3] * pairs_per_row, left=0.01, right=0.99,
+                            bottom=0.01, top=1 - 0.9 / fig.get_figheight(), wspace=0.05, hspace=0.45)
+    for i, (p, y, q) in enumerate(zip(preds, labels, probs)):
+        row, col = divmod(i, pairs_per_row)
+        for j, (image, caption) in enumerate(((predicted[i], f"pred: {CLASSES[p]} ({q:.2f})"),
+                                              (true[i], f"true: {CLASSES[y]}"))):
+            ax = fig.add_subplot(grid[row, 3 * col + j])
+            ax.imshow(image, interpolation="nearest")
+            ax.set_title(caption, fontsize=9)
+            ax.axis("off")
+    fig.suptitle(f"GradCAM ({layer}) of each mistake: for the predicted class (left) and for the true class (right)")
+    return fig
 
 
 def confusion(matrix: np.ndarray) -> Figure:
@@ -153,6 +164,8 @@ def confusion(matrix: np.ndarray) -> Figure:
         ax.set_xticks(range(len(CLASSES)), CLASSES, rotation=45, ha="right")
         ax.set_yticks(range(len(CLASSES)), CLASSES)
         ax.set(xlabel="predicted class", ylabel="true class", title=title)
+    axes[1].set_ylabel("")  # the rows are named once, on the left: room for the right panel's class names
+    fig.subplots_adjust(wspace=0.3)
     fig.colorbar(im, ax=axes, fraction=0.025, label="share of the true class")
     fig.suptitle("Confusion matrix of the test set")
     return fig

@@ -65,8 +65,7 @@ def test_gradcam_pairs_put_the_predicted_map_beside_the_true_one():
     fig = plots.gradcam_pairs(predicted, true, np.array([3, 0]), np.array([5, 8]), np.array([0.9, 0.6]))
     shown = [ax for ax in fig.axes if ax.images]
     assert [ax.images[0].get_array().max() for ax in shown] == [0, 255, 0, 255]
-    assert [ax.get_title() for ax in shown] == ["looked for dog\n(pred, 0.90)", "looked for cat\n(true)",
-                                                "looked for ship\n(pred, 0.60)", "looked for airplane\n(true)"]
+    assert [ax.get_title() for ax in shown] == ["pred: dog (0.90)", "true: cat", "pred: ship (0.60)", "true: airplane"]
 
 
 def test_confusion_shows_counts_and_row_shares_with_class_names():
