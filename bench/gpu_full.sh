@@ -16,13 +16,14 @@
 # On the GPU machine it expects the offline wheels in .carry/whl (../shared/tools/offline-wheels.sh
 # .carry/whl) and the archive in .carry/, both git-ignored and carried there.
 set -uo pipefail
+python=${PYTHON:-python3}  # the interpreter to run (the tests pass their own)
 out=${1:-runs/gpu}
 n=${2:-3}
 data=${S11_DATA:-.carry/cifar10-jpeg.tar.gz}
 read -r -a extra <<< "${S11_ARGS:-}"
 mkdir -p "$out"
-if ! python3 -c "import albumentations, torch_lr_finder, pytorch_grad_cam" 2>/dev/null; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .carry/whl/*.whl || exit 1
+if ! "$python" -c "import albumentations, torch_lr_finder, pytorch_grad_cam" 2>/dev/null; then
+  "$python" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .carry/whl/*.whl || exit 1
   export PYTHONPATH=/tmp/site
 fi
 export PYTHONPATH=${PYTHONPATH:+$PYTHONPATH:}$PWD PYTHONUNBUFFERED=1 NO_ALBUMENTATIONS_UPDATE=1
@@ -30,17 +31,17 @@ export TQDM_DISABLE=1  # torch-lr-finder draws a bar of its own; the per-epoch l
 date -u
 git log -1 --format='commit %h %s' 2>/dev/null
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
-python3 -c "import torch, albumentations; print('torch', torch.__version__, 'albumentations', albumentations.__version__, 'cpus', __import__('os').cpu_count())"
+"$python" -c "import torch, albumentations; print('torch', torch.__version__, 'albumentations', albumentations.__version__, 'cpus', __import__('os').cpu_count())"
 
 train() {  # train NAME FLAGS...: N seeds into OUT/NAME/seed-S, timed
   local name=$1; shift
   echo "== python -m s11lib train --data $data --seed 1 --repeat $n --no-progress --out $out/$name $* ${extra[*]}"
   local t0=$SECONDS
-  python3 -m s11lib train --data "$data" --seed 1 --repeat "$n" --no-progress --out "$out/$name" "$@" "${extra[@]}"
+  "$python" -m s11lib train --data "$data" --seed 1 --repeat "$n" --no-progress --out "$out/$name" "$@" "${extra[@]}"
   echo "== $name: exit $?, whole command $((SECONDS - t0)) s"
 }
 train gpu --augment gpu
 train albumentations --augment albumentations
-if [ -n "${S11_FIXED:-}" ]; then train gpu-fixed-lrs --augment gpu --min-lr 0.004 --max-lr 0.4; fi
+if [ -n "${S11_FIXED:-}" ]; then train gpu-fixed --augment gpu --min-lr 0.004 --max-lr 0.4; fi
 if [ -n "${S11_COMPILE:-}" ]; then n=1 train gpu-compile --augment gpu --compile; fi
-python3 bench/summarize.py "$out"
+"$python" bench/summarize.py "$out"
