@@ -123,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("gradcam", allow_abbrev=False, help="GradCAM on the 25 worst misclassified test images of a checkpoint")
     p.add_argument("--checkpoint", required=True, type=Path, help="a checkpoint.pt that train wrote, or its run folder")
-    p.add_argument("--data", default=None, help="data source, as for train (default: the checkpoint's)")
+    p.add_argument("--data", default=None, help="data source, as for train (default: the checkpoint's; its --subset applies)")
     p.add_argument("--out", required=True, type=out_path, help="PNG file")
     p.add_argument("--device", default="auto", choices=config_module.DEVICES)
     p.add_argument("--gradcam-layer", default=None, choices=config_module.GRADCAM_LAYERS,
@@ -531,7 +531,7 @@ def _gradcam(args: argparse.Namespace, cfg: Config, ckpt: dict, path: Path) -> N
     layer = args.gradcam_layer or cfg.gradcam_layer
     doing = "reading the data"
     try:
-        data = load_cifar10(cfg.data, data_dir=cfg.data_dir)
+        data = load_cifar10(cfg.data, data_dir=cfg.data_dir, subset=cfg.subset)  # the test images the run scored
         doing = "scoring the test set"
         loader = DeviceLoader(data.test, cfg.batch_size, device, train=False)
         outputs = evaluate(model, loader, nn.CrossEntropyLoss(), device, dtype=autocast_dtype(cfg.precision, device),
