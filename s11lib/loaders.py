@@ -15,8 +15,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from .augment import (PAD, augment_from_table, normalization, normalize, pixel_table, seed_transform,
-                      set_transform_state, eval_transform, train_transform, transform_state)
+from .augment import (PAD, augment_from_table, eval_transform, normalization, normalize, pixel_table, seed_transform,
+                      set_transform_state, train_transform, transform_state)
 from .config import Config
 from .datasets import Cifar10, Split
 

@@ -37,13 +37,13 @@ import dataclasses
 import functools
 import io
 import warnings
-from unittest import mock
 from dataclasses import dataclass
+from unittest import mock
 
 import numpy as np
 import torch
-from torch import nn
 import torch_lr_finder.lr_finder
+from torch import nn
 from torch_lr_finder import LRFinder, TrainDataLoaderIter
 
 from .config import MIN_FINDER_ITERS, Config

@@ -3,8 +3,8 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from s11lib.config import CLASSES, Config
 from s11lib.augment import MEAN, MEAN_PIXEL, STD, augmented_samples, eval_transform, to_uint8, train_transform
+from s11lib.config import Config
 from s11lib.datasets import Cifar10, DataError, Split, balanced_subset, load_cifar10
 from s11lib.loaders import AugmentedDataset, make_loaders, seed_worker
 

@@ -1,11 +1,10 @@
 """The batched (``--augment gpu``) path draws from the same distribution as the albumentations one."""
 
+import albumentations as A
 import numpy as np
 import torch
 
-import albumentations as A
-
-from s11lib.augment import MEAN_PIXEL, PAD, augment_batch, normalize, eval_transform, train_transform
+from s11lib.augment import MEAN_PIXEL, PAD, augment_batch, eval_transform, normalize, train_transform
 from s11lib.loaders import DeviceLoader
 
 N = 4000

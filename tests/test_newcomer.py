@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -182,3 +183,12 @@ def test_a_log_redirected_to_a_file_has_no_progress_bars(tmp_path, sources):
 def test_small_lrs_show_in_the_epoch_line():
     row = {"epoch": 1, "lr": 2.5e-5, "train_loss": 2.3, "train_acc": 10.0, "test_loss": 2.3, "test_acc": 10.0, "seconds": 1.0}
     assert "lr 2.5e-05 " in format_row(row, 2)
+
+
+def test_ci_runs_readmes_test_command_as_written():
+    readme = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```bash\n(.*?)```", readme, flags=re.S)
+    commands = [line for block in blocks for line in block.splitlines() if line.strip()]
+    test_command = next(c for c in commands if "pytest" in c)
+    assert (ROOT / ".ci" / "run").read_text().rstrip().splitlines()[-1] == test_command
+    assert test_command.startswith("pip install") and "requirements-dev.txt" in test_command  # it installs what it needs

@@ -8,9 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from s11lib.config import Config, ConfigError
 from s11lib.augment import MEAN_PIXEL, PAD, augment_batch, to_uint8, train_transform
-
+from s11lib.config import Config, ConfigError
 
 
 @given(epochs=st.integers(-3, 30), peak=st.integers(-3, 30), batch=st.integers(-3, 1024),
