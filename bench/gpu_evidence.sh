@@ -6,7 +6,7 @@
 #   bash bench/gpu_evidence.sh notebook WORK PACK   # the notebook executed on the full data (24 epochs, batch 512),
 #                                                   # its figures in WORK/images/, and a profile of one GPU-path epoch
 #
-# Everything a part made is packed into PACK/PART.tgz (the device tool brings back 8 files at
+# What a part made is packed into PACK/PART.tgz (the device tool brings back 8 files at
 # most), its log into PACK/PART.log. Inputs, carried in the git-ignored .carry/: the archive
 # (cifar10-jpeg.tar.gz), the wheels (../shared/tools/offline-wheels.sh .carry/whl --notebook)
 # and COMMIT (`git rev-parse HEAD > .carry/COMMIT`: the GPU machine has no git history).
@@ -49,6 +49,7 @@ case $part in
     fi
     find "$work/runs" -name checkpoint.pt -delete  # 26 MB each; the metrics and histories are the record
     "$python" bench/record.py "$work/runs" "$work/results" --log "$work/gpu_full.log" || status=1
+    made=(runs results gpu_full.log)
     ;;
   notebook)
     t0=$SECONDS
@@ -57,9 +58,10 @@ case $part in
     echo "== notebook: whole command $((SECONDS - t0)) s"
     read -r -a profile_args <<< "${S11_PROFILE_ARGS:-}"
     "$python" bench/profile_epoch.py --data "$data" "${profile_args[@]}" | tee "$work/profile.txt" || status=1
+    made=(S11_SuperConvergence.ipynb images profile.txt)
     ;;
   *) echo "unknown part $part: runs or notebook"; exit 2 ;;
 esac
-tar -C "$work" -czf "$pack/$part.tgz" . && echo "packed $(du -h "$pack/$part.tgz" | cut -f1) into $pack/$part.tgz"
+tar -C "$work" -czf "$pack/$part.tgz" "${made[@]}" && echo "packed $(du -h "$pack/$part.tgz" | cut -f1) into $pack/$part.tgz"
 echo "== $part: status $status"
 exit $status
