@@ -113,6 +113,28 @@ def learnable(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
+def interrupt_in_epoch(monkeypatch):
+    """``arm(n)``: the next training raises KeyboardInterrupt (as Ctrl-C would) when its epoch n
+    starts; ``arm(None)`` restores the real loop."""
+    import s11lib.engine as engine
+
+    real = engine.train_one_epoch
+
+    def arm(n: int | None) -> None:
+        calls = []
+
+        def interrupted(*args, **kwargs):
+            calls.append(1)
+            if len(calls) == n:
+                raise KeyboardInterrupt
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(engine, "train_one_epoch", real if n is None else interrupted)
+
+    return arm
+
+
+@pytest.fixture
 def offline_copy() -> Path:
     """The offline CIFAR-10 copy beside the checkout: required in CI, skipped elsewhere when absent."""
     if not OFFLINE_COPY.exists():

@@ -14,7 +14,6 @@ import torch
 
 import s11lib.checkpoint as checkpoint
 import s11lib.datasets as datasets
-import s11lib.engine as engine
 import s11lib.gradcam as gradcam_module
 import s11lib.lr_finder as lr_finder
 from s11lib.cli import LOCK, main
@@ -140,7 +139,7 @@ def test_a_given_max_lr_below_the_found_min_says_so_the_right_way_round(tmp_path
     assert "found LRMIN" in error_line(err) and "not below the given max-lr 1e-07" in err
 
 
-def test_the_wrote_line_names_only_what_this_run_wrote(tmp_path, sources, capsys, monkeypatch):
+def test_the_wrote_line_names_only_what_this_run_wrote(tmp_path, sources, capsys, interrupt_in_epoch):
     code, out, _ = run(["train", "--data", sources["tar.gz"], "--out", tmp_path, *LRS, *FAST, "--epochs", "3"], capsys)
     wrote = next(line for line in out.splitlines() if line.startswith("wrote "))
     assert "lr_finder.png" not in wrote and "augmented.png" in wrote and "confusion.png" in wrote
@@ -148,17 +147,9 @@ def test_the_wrote_line_names_only_what_this_run_wrote(tmp_path, sources, capsys
     assert sorted(written) == sorted(p.name for p in tmp_path.iterdir())
     assert len(written) == len(set(written))
     # a run stopped in epoch 2, resumed through its checkpoint's path (as the error message offers)
-    real, calls = engine.train_one_epoch, []
-
-    def interrupted_in_epoch_2(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(engine, "train_one_epoch", interrupted_in_epoch_2)
+    interrupt_in_epoch(2)
     assert run(["train", "--data", sources["tar.gz"], "--out", tmp_path / "cut", *LRS, *FAST], capsys)[0] == 130
-    monkeypatch.setattr(engine, "train_one_epoch", real)
+    interrupt_in_epoch(None)
     code, out, _ = run(["train", "--resume", tmp_path / "cut" / "checkpoint.pt"], capsys)
     wrote = next(line for line in out.splitlines() if line.startswith("wrote "))
     assert code == 0 and "augmented.png" not in wrote and "config.json" not in wrote and "checkpoint.pt" in wrote

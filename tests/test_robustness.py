@@ -270,23 +270,15 @@ def test_same_seed_same_history(path, reference_runs, learnable, tmp_path):
 
 
 @pytest.mark.parametrize("path", PATHS)
-def test_interrupted_and_resumed_run_equals_the_uninterrupted_one(path, reference_runs, learnable, tmp_path, monkeypatch,
-                                                                   capsys):
-    real, calls = engine.train_one_epoch, []
-
-    def interrupted_in_epoch_2(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(engine, "train_one_epoch", interrupted_in_epoch_2)
+def test_interrupted_and_resumed_run_equals_the_uninterrupted_one(path, reference_runs, learnable, tmp_path,
+                                                                   interrupt_in_epoch, capsys):
+    interrupt_in_epoch(2)
     code, err = run_main(["train", "--data", learnable, "--out", tmp_path, "--min-lr", "0.02", "--max-lr", "0.2", "--epochs", "3",
                           "--peak-epoch", "1", "--batch-size", "25", "--subset", "50", "--device", "cpu", "--no-progress",
                           *PATHS[path]],
                          capsys)
     assert_one_error(code, err, f"holds epoch 1 of 3. Resume with: python -m s11lib train --resume {tmp_path}", 130)
-    monkeypatch.setattr(engine, "train_one_epoch", real)
+    interrupt_in_epoch(None)
     assert main(["train", "--resume", str(tmp_path)]) == 0
     assert history(tmp_path) == history(reference_runs[path])
     want = weights(reference_runs[path])
