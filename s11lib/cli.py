@@ -344,12 +344,12 @@ def _train(cfg: Config, out: Path, device, data, resume: dict | None, state: dic
     order = "the worst of each class in turn" if cfg.misclassified_by_class else "most confident first"
     write("misclassified.png", plots.misclassified(mis.images, mis.labels, mis.preds, mis.probs,
                                                    title=f"Misclassified test images, {order}"))
-    predicted = gradcam(model, mis.images, mis.preds, device, layer=cfg.gradcam_layer)
-    write("gradcam.png", plots.misclassified(overlay(mis.images, predicted), mis.labels, mis.preds, mis.probs,
+    predicted = overlay(mis.images, gradcam(model, mis.images, mis.preds, device, layer=cfg.gradcam_layer))
+    write("gradcam.png", plots.misclassified(predicted, mis.labels, mis.preds, mis.probs,
                                              title=f"GradCAM ({cfg.gradcam_layer}) for the predicted class"))
-    true = gradcam(model, mis.images, mis.labels, device, layer=cfg.gradcam_layer)
-    write("gradcam_pairs.png", plots.gradcam_pairs(overlay(mis.images, predicted), overlay(mis.images, true),
-                                                   mis.labels, mis.preds, mis.probs, layer=cfg.gradcam_layer))
+    true = overlay(mis.images, gradcam(model, mis.images, mis.labels, device, layer=cfg.gradcam_layer))
+    write("gradcam_pairs.png", plots.gradcam_pairs(predicted, true, mis.labels, mis.preds, mis.probs,
+                                                   layer=cfg.gradcam_layer))
 
     print(f"test accuracy {metrics['test_accuracy']:.2f}% (best {metrics['best_test_accuracy']:.2f}%, "
           f"with flip TTA {metrics['test_accuracy_tta']:.2f}%), training {metrics['train_seconds']:.1f}s")
@@ -382,9 +382,9 @@ def _range_test(cfg: Config, model, train_loader, device, state: dict, write):
     return lr_min, lr_max, seconds, {"note": rt.note, "warnings": list(rt.warnings)}
 
 
-def run_folder(path: Path) -> Path:
-    """A run folder from ``--resume DIR`` or ``--resume DIR/checkpoint.pt``."""
-    return path.parent if path.name == "checkpoint.pt" and not path.is_dir() else path
+def checkpoint_file(path: Path) -> Path:
+    """The checkpoint that ``--resume`` or ``--checkpoint`` names: a run folder's checkpoint.pt, or the file itself."""
+    return path / "checkpoint.pt" if path.is_dir() else path
 
 
 def cmd_resume(path: Path, overrides: dict) -> dict:
@@ -392,8 +392,9 @@ def cmd_resume(path: Path, overrides: dict) -> dict:
     from . import checkpoint
     from .checkpoint import CheckpointError
 
-    run_dir = run_folder(path)
-    ckpt = checkpoint.load(run_dir / "checkpoint.pt")
+    ckpt_path = checkpoint_file(path)
+    run_dir = ckpt_path.parent
+    ckpt = checkpoint.load(ckpt_path)
     cfg = dataclasses.replace(ckpt["config"], **overrides)
     if ckpt["epoch"] >= cfg.epochs:
         raise CheckpointError(f"the run in {run_dir} already finished all {cfg.epochs} epochs; nothing to resume")
@@ -501,7 +502,7 @@ def cmd_gradcam(args: argparse.Namespace) -> None:
     from . import checkpoint
     from .datasets import check_source
 
-    path = args.checkpoint / "checkpoint.pt" if args.checkpoint.is_dir() else args.checkpoint
+    path = checkpoint_file(args.checkpoint)
     ckpt = checkpoint.load(path)
     cfg = ckpt["config"]
     data_source = args.data if args.data is not None else cfg.data

@@ -33,7 +33,6 @@ cannot be trusted (``RangeTest.warnings``; pass --min-lr and --max-lr instead):
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
 import io
 import warnings
@@ -90,9 +89,10 @@ def pick_lrs(lrs: np.ndarray, losses: np.ndarray) -> RangeTest:
     smoothed = np.full(len(losses), np.nan)
     smoothed[:usable] = smooth(losses[:usable])
 
-    def result(lr_min: float, lr_max: float, note: str, *, trusted: bool = False) -> RangeTest:
-        doubts = [] if trusted else [f"{note}; this LRMIN/LRMAX pair cannot be trusted: {TRUST_HINT}"]
-        return RangeTest(lrs, losses, smoothed, float(lr_min), float(lr_max), note, tuple(doubts))
+    def result(lr_min: float, lr_max: float, note: str, *, trusted: bool = False,
+               doubts: tuple[str, ...] = ()) -> RangeTest:
+        distrust = () if trusted else (f"{note}; this LRMIN/LRMAX pair cannot be trusted: {TRUST_HINT}",)
+        return RangeTest(lrs, losses, smoothed, float(lr_min), float(lr_max), note, distrust + doubts)
 
     if usable < MIN_POINTS:
         lr_max = lrs[np.argmin(losses[:usable])] if usable else lrs[0]
@@ -127,15 +127,15 @@ def pick_lrs(lrs: np.ndarray, losses: np.ndarray) -> RangeTest:
     if i_min >= i_max:
         return result(lr_max / FALLBACK_DIV, lr_max, f"{note}; no earlier fall, so LRMIN = LRMAX/{FALLBACK_DIV:g}",
                       trusted=trusted)
-    picked = result(lrs[i_min], lr_max, f"{note}; LRMIN where it has fallen by 10% of its drop", trusted=trusted)
-    doubts = list(picked.warnings)
+    doubts = []
     if i_min <= 1:
         doubts.append(f"LRMIN {lrs[i_min]:.3g} is at the sweep's start: the loss was already falling there, so LRMIN "
                       f"may be lower than the curve shows (lower --finder-start-lr, or {TRUST_HINT})")
     if lr_max / lrs[i_min] > MAX_SPAN:
         doubts.append(f"LRMAX {lr_max:.3g} is {lr_max / lrs[i_min]:.0f}x LRMIN {lrs[i_min]:.3g}, more than "
                       f"{MAX_SPAN:g}x: the curve is probably too short or too noisy ({TRUST_HINT})")
-    return dataclasses.replace(picked, warnings=tuple(doubts))
+    return result(lrs[i_min], lr_max, f"{note}; LRMIN where it has fallen by 10% of its drop", trusted=trusted,
+                  doubts=tuple(doubts))
 
 
 def first_rise(smoothed: np.ndarray) -> int:
