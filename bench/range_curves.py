@@ -74,6 +74,7 @@ def main(argv: list[str] | None = None) -> None:
                   device=args.device, augment=args.augment, precision=args.precision, progress=False)
     args.out.mkdir(parents=True, exist_ok=True)
     command = "python bench/range_curves.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+    code = commit()  # now, as s11lib is imported: later edits to the tree do not change what runs
     data = load_cifar10(base.data, subset=base.subset)
     for seed in args.seeds:
         cfg = dataclasses.replace(base, seed=seed)
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> None:
         record = {"lrs": rt.lrs.tolist(), "losses": rt.losses.tolist(), "seed": seed, "batch_size": cfg.batch_size,
                   "train_images": len(data.train), "augment": cfg.augment, "precision": cfg.precision,
                   "start_lr": cfg.finder_start_lr, "end_lr": cfg.finder_end_lr, "command": command,
-                  "commit": commit(), "machine": machine(device),
+                  "commit": code, "machine": machine(device),
                   "date": datetime.date.today().isoformat(), "seconds": round(time.perf_counter() - t0, 1)}
         (args.out / f"seed-{seed}.json").write_text(json.dumps(record, indent=1))
         print(f"seed {seed}: {len(rt.lrs)} batches in {record['seconds']}s; current rule LRMIN {rt.lr_min:.4g} "

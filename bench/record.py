@@ -24,7 +24,7 @@ import statistics
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-KEYS = ("seed", "test_accuracy", "test_accuracy_tta", "train_seconds", "min_lr", "max_lr", "lr_finder_seconds",
+KEYS = ("seed", "test_accuracy", "test_accuracy_tta", "train_seconds", "min_lr", "max_lr", "lr_rule", "lr_finder_seconds",
         "data_seconds", "eval_seconds", "augment", "precision")
 
 
@@ -37,25 +37,44 @@ def s11lib_sha256(root: Path = ROOT) -> str:
 
 
 def group_seconds(log: str) -> dict[str, float]:
-    """Whole-command seconds per group from bench/gpu_full.sh's '== NAME: exit E, whole command S s' lines."""
+    """Whole-command seconds per group from bench/gpu_plan.sh's '== NAME: exit E, whole command S s' lines."""
     return {m[1]: float(m[3]) for m in re.finditer(r"^== ([\w-]+): exit (\d+), whole command (\d+) s$", log, re.M)}
+
+
+def _seed(path: Path) -> int:
+    name = path.parent.name
+    return int(name.removeprefix("seed-")) if name.startswith("seed-") and name[5:].isdigit() else 0
+
+
+def group_runs(root: Path) -> dict[str, list[tuple[Path, dict]]]:
+    """Every run under ``root`` (one metrics.json each) by group, each group's runs in seed order.
+
+    A run's group is the first folder below ``root`` (``gpu/seed-1``, as ``train --repeat``
+    writes); a run directly under ``root`` (or in ``root/seed-S``) is grouped by its data path
+    (``augment``, "+compile" when compiled). Used by this script and by ``summarize.py``.
+    """
+    groups: dict[str, list[tuple[Path, dict]]] = {}
+    for path in sorted(root.glob("**/metrics.json"), key=lambda p: (p.relative_to(root).parts[0], _seed(p), str(p))):
+        m = json.loads(path.read_text())
+        parts = path.relative_to(root).parts
+        nested = len(parts) > 2 or (len(parts) == 2 and not parts[0].startswith("seed-"))
+        name = parts[0] if nested else m["augment"] + (" +compile" if m.get("compile") else "")
+        groups.setdefault(name, []).append((path, m))
+    return dict(sorted(groups.items()))
 
 
 def record(runs: Path, results: Path, log: str = "") -> dict:
     """Write ``results/summary.json`` and copy every run's metrics.json and history.csv beside it."""
     groups, gpu = {}, None
     whole = group_seconds(log)
-    for group in sorted(p for p in runs.iterdir() if p.is_dir()):
-        seeds = sorted(group.glob("seed-*/metrics.json"), key=lambda p: int(p.parent.name.removeprefix("seed-")))
-        if not seeds:
-            continue
-        metrics = [json.loads(p.read_text()) for p in seeds]
+    for name, found in group_runs(runs).items():
+        metrics = [m for _, m in found]
         gpu = gpu or metrics[0].get("device")
-        groups[group.name] = {k: [m.get(k) for m in metrics] for k in KEYS if any(k in m for m in metrics)}
-        if group.name in whole:
-            groups[group.name]["group_wall_seconds"] = whole[group.name]
-        for path in seeds:
-            target = results / group.name / path.parent.name
+        groups[name] = {k: [m.get(k) for m in metrics] for k in KEYS if any(k in m for m in metrics)}
+        if name in whole:
+            groups[name]["group_wall_seconds"] = whole[name]
+        for path, _ in found:
+            target = results / name / path.parent.name
             target.mkdir(parents=True, exist_ok=True)
             for name in ("metrics.json", "history.csv"):
                 if (path.parent / name).exists():
@@ -86,7 +105,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("runs", type=Path, nargs="?")
     parser.add_argument("results", type=Path, nargs="?")
-    parser.add_argument("--log", type=Path, help="bench/gpu_full.sh's output, for each group's whole-command time")
+    parser.add_argument("--log", type=Path, help="bench/gpu_plan.sh's log, for each group's whole-command time")
     parser.add_argument("--table", type=Path, metavar="SUMMARY", help="print the table of a summary.json")
     args = parser.parse_args()
     if args.table:

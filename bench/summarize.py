@@ -3,37 +3,34 @@ the median, mean and spread of the final test accuracy.
 
     python bench/summarize.py runs/gpu
 
-A group is the folder above the run's own (``gpu/seed-1``, as ``bench/gpu_full.sh`` writes
-with ``--repeat``), or, for runs directly under the root, the data path (``augment``).
+Runs are grouped as ``bench/record.py`` groups them (``record.group_runs``): by the first
+folder below the root, or, for runs directly under it, by the data path (``augment``).
 """
 
 from __future__ import annotations
 
-import json
 import statistics
 import sys
-from collections import defaultdict
 from pathlib import Path
+
+from record import group_runs  # one way of grouping runs, shared with the record
 
 
 def main(root: str) -> None:
-    runs = sorted(Path(root).glob("**/metrics.json"))
-    if not runs:
+    groups = group_runs(Path(root))
+    if not groups:
         sys.exit(f"no metrics.json under {root}")
     cols = ("augment", "seed", "test_accuracy", "best_test_accuracy", "test_accuracy_tta", "train_accuracy", "min_lr",
             "max_lr", "data_seconds", "lr_finder_seconds", "train_seconds", "eval_seconds")
     print("| run | " + " | ".join(cols) + " |")
     print("|" + "---|" * (len(cols) + 1))
-    by_group = defaultdict(list)
-    for path in runs:
-        m = json.loads(path.read_text())
-        parts = path.relative_to(root).parts
-        group = parts[0] if len(parts) > 2 else m["augment"] + (" +compile" if m.get("compile") else "")
-        by_group[group].append(m)
-        cells = [f"{m[c]:.4g}" if isinstance(m.get(c), float) else str(m.get(c, "")) for c in cols]  # older: no tta
-        print(f"| {'/'.join(parts[:-1])} | " + " | ".join(cells) + " |")
+    for found in groups.values():
+        for path, m in found:
+            cells = [f"{m[c]:.4g}" if isinstance(m.get(c), float) else str(m.get(c, "")) for c in cols]  # older: no tta
+            print(f"| {'/'.join(path.relative_to(root).parts[:-1])} | " + " | ".join(cells) + " |")
     print()
-    for group, ms in by_group.items():
+    for group, found in groups.items():
+        ms = [m for _, m in found]
         acc = [m["test_accuracy"] for m in ms]
         secs = [m["train_seconds"] for m in ms]
         spread = statistics.stdev(acc) if len(acc) > 1 else 0.0

@@ -17,8 +17,9 @@ CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "hors
 DEVICES = ("auto", "cuda", "mps", "cpu")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 AUGMENTS = ("albumentations", "gpu")
+LR_RULES = ("edge", "cut", "turning", "steepest", "valley", "minimum")  # lr_rules.RULES, named here for the CLI
 GRADCAM_LAYERS = ("prep", "layer1", "layer2", "layer3")
-MIN_FINDER_ITERS = 5  # fewer range-test batches give no curve to read (lr_finder.MIN_POINTS)
+MIN_FINDER_ITERS = 5  # fewer range-test batches give no curve to read (lr_rules.MIN_POINTS)
 
 
 class InputError(ValueError):
@@ -27,6 +28,14 @@ class InputError(ValueError):
 
 class ConfigError(InputError):
     """A setting that cannot work; the message says which and what to do instead."""
+
+
+class Interrupted(Exception):
+    """Ctrl-C or SIGTERM during a run; the message says what was interrupted, what was kept and how to go on."""
+
+
+class Diverged(Exception):
+    """The loss became NaN or infinite; the message says where and what was kept."""
 
 
 @dataclass(frozen=True)
@@ -42,9 +51,9 @@ class Config:
     workers: int | None = None  # DataLoader processes; None = min(8, CPU count)
 
     # optimisation
-    epochs: int = 24
+    epochs: int = 24  # passes over the training set; the one cycle spans all of them
     peak_epoch: int = 5  # LR reaches max_lr at the end of this epoch (1-based), then falls back to min_lr
-    batch_size: int = 512
+    batch_size: int = 512  # images per training step (the LR schedule steps once per batch)
     momentum: float = 0.9  # SGD with Nesterov momentum, held constant (no momentum cycling)
     weight_decay: float = 5e-4  # L2 penalty on every parameter, in SGD's convention
     min_lr: float | None = None  # start and end of the cycle; None = found by the LR range test
@@ -55,14 +64,16 @@ class Config:
     finder_start_lr: float = 1e-4
     finder_end_lr: float = 10.0
     finder_iters: int | None = None  # batches of the test (>= 5); None = two epochs' worth, at least 20, at most 100
+    finder_repeat: int = 1  # range tests, one seed each (seed, seed+1, ...), on data read once; their median pair is used
+    lr_rule: str = field(default="edge", metadata={"choices": LR_RULES})  # how LRMIN/LRMAX are read off the curve (README)
 
     # run
-    seed: int = 1
+    seed: int = 1  # seeds the model's initialisation, the shuffling and the augmentations
     device: str = field(default="auto", metadata={"choices": DEVICES})  # auto: cuda, then mps, then cpu
     precision: str = field(default="auto", metadata={"choices": PRECISIONS})  # auto: bf16 (or fp16) autocast on CUDA, fp32 elsewhere
     compile: bool = False  # torch.compile the model (CUDA only pays)
     gradcam_layer: str = field(default="layer3", metadata={"choices": GRADCAM_LAYERS})  # block whose activations GradCAM weighs
-    misclassified_by_class: bool = False  # show mistakes class by class in turn, not simply the 25 most confident
+    misclassified_by_class: bool = False  # show mistakes class by class in turn, not simply the 25 with the highest loss
     progress: bool | None = None  # tqdm progress bars; None: only when they go to a terminal
 
     def __post_init__(self) -> None:
@@ -99,6 +110,8 @@ def validate(cfg: Config) -> None:
             raise ConfigError(f"{f.name.replace('_', '-')} must be a finite number, got {value}")
     for name in ("epochs", "peak_epoch", "batch_size", "cutout", "finder_start_lr", "finder_end_lr", "logit_scale"):
         positive(name, getattr(cfg, name))
+    if cfg.finder_repeat < 1:
+        raise ConfigError(f"finder-repeat must be >= 1, got {cfg.finder_repeat}")
     for name in ("subset", "finder_iters", "min_lr", "max_lr"):
         positive(name, getattr(cfg, name), allow_none=True)
     for name in ("momentum", "weight_decay"):
@@ -111,6 +124,9 @@ def validate(cfg: Config) -> None:
                           f"draw a curve to read, got {cfg.finder_iters}")
     if cfg.workers is not None and cfg.workers < 0:
         raise ConfigError(f"workers must be >= 0, got {cfg.workers}")
+    if cfg.epochs < 2:
+        raise ConfigError(f"epochs must be >= 2 for one cycle, got {cfg.epochs}: the LR rises for peak-epoch epochs "
+                          "and falls for the rest, so the shortest run is --epochs 2 --peak-epoch 1")
     if cfg.peak_epoch >= cfg.epochs:
         raise ConfigError(
             f"peak-epoch ({cfg.peak_epoch}) must come before the last epoch ({cfg.epochs}): "
@@ -122,7 +138,7 @@ def validate(cfg: Config) -> None:
         raise ConfigError(f"finder-start-lr ({cfg.finder_start_lr}) must be below finder-end-lr ({cfg.finder_end_lr})")
     if cfg.cutout > 32:
         raise ConfigError(f"cutout must fit in a 32x32 image, got {cfg.cutout}")
-    for name in ("device", "precision", "augment", "gradcam_layer"):
+    for name in ("device", "precision", "augment", "gradcam_layer", "lr_rule"):
         choices = next(f.metadata["choices"] for f in dataclasses.fields(cfg) if f.name == name)
         if getattr(cfg, name) not in choices:
             raise ConfigError(f"{name.replace('_', '-')} must be one of {', '.join(choices)}, got {getattr(cfg, name)!r}")

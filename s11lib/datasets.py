@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import pickle
 import tarfile
+import tempfile
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -124,12 +125,23 @@ def balanced_indices(labels: np.ndarray, n: int) -> np.ndarray:
 def _read_torchvision(data_dir: str) -> tuple[Split, Split]:
     import torchvision
 
+    folder = Path(data_dir)
+    if folder.exists() and not folder.is_dir():
+        raise DataError(f"--data-dir {data_dir} is a file; name a folder to download CIFAR-10 into")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        raise DataError(f"cannot write into --data-dir {data_dir} ({e.strerror or e}); name a writable folder, "
+                        "or pass --data PATH to a local copy") from None
     try:
         splits = [torchvision.datasets.CIFAR10(root=data_dir, train=t, download=True) for t in (True, False)]
     except (OSError, RuntimeError) as e:  # URLError is an OSError
         raise DataError(
             f"could not download CIFAR-10 into {data_dir} ({e.__class__.__name__}: {e}); "
-            "without internet, pass --data PATH to a local copy (ImageFolder folder or archive, or cifar-10-batches-py)"
+            "without internet, pass --data PATH (in the notebook: S11_DATA=PATH) to a local copy (ImageFolder folder "
+            "or archive, or cifar-10-batches-py)"
         ) from None
     return tuple(Split(np.asarray(s.data, dtype=np.uint8), np.asarray(s.targets, dtype=np.int64)) for s in splits)
 
@@ -149,7 +161,8 @@ def _list_files(path: Path) -> dict[str, bytes | Path]:
         with tarfile.open(path, "r:*") as t:
             return {m.name: t.extractfile(m).read() for m in t if m.isfile()}
     except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError, zlib.error) as e:
-        raise DataError(f"cannot read archive {path} ({e}); is it truncated or corrupt? Download or copy it again") from None
+        why = " ".join(str(e).split()) or e.__class__.__name__  # tarfile lists every method it tried on lines of their own
+        raise DataError(f"cannot read archive {path} ({why}); is it truncated or corrupt? Download or copy it again") from None
 
 
 def _read_bytes(entry: bytes | Path) -> bytes:
@@ -228,5 +241,8 @@ def _decode(entry: bytes | Path, name: str) -> np.ndarray:
                     "(images are never resized or converted: fix or remove it)"
                 )
             return np.asarray(im, dtype=np.uint8)
-    except (UnidentifiedImageError, OSError) as e:
+    except UnidentifiedImageError:  # its message names the BytesIO it read, not the file
+        raise DataError(f"{name} cannot be decoded as an image (not a format PIL knows, or damaged); remove or "
+                        "replace it") from None
+    except OSError as e:
         raise DataError(f"{name} cannot be decoded as an image ({e}); remove or replace it") from None

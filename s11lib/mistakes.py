@@ -1,4 +1,4 @@
-"""What the net got wrong: the most confidently misclassified test images, the confusion
+"""What the net got wrong: the worst misclassified test images (highest loss first), the confusion
 matrix, per-class accuracy and the most confused pairs, all as arrays.
 
 Everything here reads the per-image outputs of the evaluation pass that produced the
@@ -27,7 +27,7 @@ class Misclassified:
 
 
 def find_misclassified(test: Split, outputs: dict, n: int = 25, spread: bool = False) -> Misclassified:
-    """The ``n`` most confidently wrong test images: the highest loss first.
+    """The ``n`` worst misclassified test images: the highest loss first (not the highest probability).
 
     Args:
         outputs: per-image ``preds``, ``probs`` and ``losses`` of the test split, in its order

@@ -54,6 +54,33 @@ def lr_range(lrs: np.ndarray, losses: np.ndarray, smoothed: np.ndarray, lr_min: 
     return ax
 
 
+def lr_ranges(curves: Sequence[tuple], lr_min: float, lr_max: float, ax: Axes | None = None) -> Axes:
+    """Several range tests: each seed's smoothed loss with its picks (dotted), and the median pair (dashed).
+
+    Args:
+        curves: (seed, lrs, smoothed losses, its LRMIN, its LRMAX) per test.
+    """
+    ax = _ax(ax, size=(7, 4))
+    low, high = [], []
+    for (seed, lrs, smoothed, lo, hi), color in zip(curves, plt.rcParams["axes.prop_cycle"].by_key()["color"] * 9):
+        ax.plot(lrs, smoothed, color=color, label=f"seed {seed}: {lo:.3g} / {hi:.3g}")
+        ax.axvline(lo, color=color, ls=":", lw=1)
+        ax.axvline(hi, color=color, ls=":", lw=1)
+        finite = np.asarray(smoothed)[np.isfinite(smoothed)]
+        if len(finite):
+            low.append(finite.min())
+            high.append(min(np.max(finite), 2.5 * finite[0]))
+    ax.axvline(lr_min, color="black", ls="--", label=f"median LRMIN {lr_min:.3g}")
+    ax.axvline(lr_max, color="black", ls="-.", label=f"median LRMAX {lr_max:.3g}")
+    if low:
+        ax.set_ylim(min(low) - 0.1, max(high) + 0.1)
+    ax.set(xscale="log", xlabel="learning rate", ylabel="training loss (smoothed)",
+           title=f"LR range tests, {len(curves)} seeds")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, which="both")
+    return ax
+
+
 def _epoch_axis(ax: Axes, epochs: float) -> None:
     """Every epoch plot starts at 0 and carries whole-number ticks."""
     ax.set_xlim(0, max(epochs, 1))
@@ -124,7 +151,7 @@ def _caption(true: int, pred: int, prob: float | None) -> str:
 
 
 def misclassified(images: np.ndarray, labels: np.ndarray, preds: np.ndarray, probs: np.ndarray | None = None,
-                  title: str = "Misclassified test images, most confident first") -> Figure:
+                  title: str = "Misclassified test images, highest loss first") -> Figure:
     """The grid of wrong predictions, captioned with the true class, the predicted one and its probability."""
     probs = [None] * len(labels) if probs is None else probs
     return image_grid(images, [_caption(t, p, q) for t, p, q in zip(labels, preds, probs)], title=title)

@@ -65,3 +65,13 @@ def zigzag_lr(iteration: int | np.ndarray, *, lr_min: float, lr_max: float, step
     x = np.abs(np.asarray(iteration) / step_size - 2 * cycle + 1)
     lr = lr_min + (lr_max - lr_min) * np.maximum(0.0, 1 - x)
     return float(lr) if np.ndim(lr) == 0 else lr
+
+
+def zigzag_corners(*, lr_min: float, lr_max: float, step_size: int, cycles: int) -> tuple[np.ndarray, np.ndarray]:
+    """The zigzag's corners over ``cycles`` cycles: (iterations, LRs), 2*cycles+1 points.
+
+    The curve is straight between its corners, so a line through them draws it exactly, in
+    memory that grows with the cycles, not with the iterations.
+    """
+    iterations = np.arange(2 * cycles + 1, dtype=np.int64) * step_size
+    return iterations, zigzag_lr(iterations, lr_min=lr_min, lr_max=lr_max, step_size=step_size)

@@ -4,16 +4,17 @@ import sys
 
 import pytest
 
-from s11lib.cli import TRAIN_OUTPUTS, main
+from s11lib.cli import main
+from s11lib.outputs import TRAIN_OUTPUTS
 
 FAST = ["--epochs", "2", "--peak-epoch", "1", "--batch-size", "25", "--workers", "0", "--device", "cpu",
         "--no-progress"]
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory, sources):
+def trained(tmp_path_factory, learnable):
     out = tmp_path_factory.mktemp("run")
-    assert main(["train", "--data", str(sources["tar.gz"]), "--out", str(out), "--finder-iters", "8", *FAST]) == 0
+    assert main(["train", "--data", str(learnable), "--out", str(out), "--finder-iters", "8", *FAST]) == 0
     return out
 
 

@@ -78,3 +78,14 @@ def test_devices_and_precision():
     if not torch.cuda.is_available():
         with pytest.raises(ConfigError, match="not available"):
             resolve_device("cuda")
+
+
+def test_training_uses_the_recipes_sgd_nesterov_momentum_and_weight_decay():
+    """Smith's recipe: SGD with Nesterov momentum 0.9 and weight decay 5e-4, read from what fit really stepped with."""
+    torch.manual_seed(0)
+    snapshots = []
+    fit(ResNet9(), two_batches(), two_batches()[:1], Config(epochs=2, peak_epoch=1, progress=False),
+        torch.device("cpu"), lr_min=0.01, lr_max=0.1, on_epoch=snapshots.append)
+    group = snapshots[-1]["optimizer"]["param_groups"][0]
+    assert (group["nesterov"], group["momentum"], group["weight_decay"]) == (True, 0.9, 5e-4)
+    assert len(group["params"]) == len(list(ResNet9().parameters()))  # every parameter decays, as in Page's net

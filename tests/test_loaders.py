@@ -3,27 +3,41 @@ augmentation stream that a checkpoint can save and restore."""
 
 import numpy as np
 import torch
+from torch.overrides import TorchFunctionMode
 
 from s11lib.config import Config
 from s11lib.datasets import Cifar10
 from s11lib.loaders import DeviceLoader, loader_state, make_loaders, set_loader_state
 
 
-def test_device_loader_builds_no_tensor_from_python_data_per_batch(tiny, monkeypatch):
-    """torch.tensor(...) of constants is a synchronous host-to-device copy on a GPU; the loop must not make one."""
+class HostData(TorchFunctionMode):
+    """Records every tensor built from host data (Python numbers, lists, numpy arrays), whatever the API:
+    on a GPU each one is a host-to-device copy that stalls the loop."""
+
+    MAKERS = {"tensor", "as_tensor", "asarray", "from_numpy", "frombuffer", "new_tensor", "Tensor"}
+
+    def __init__(self):
+        super().__init__()
+        self.made = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if getattr(func, "__name__", "") in self.MAKERS:
+            self.made.append(func.__name__)
+        return func(*args, **(kwargs or {}))
+
+
+def test_device_loader_builds_no_tensor_from_host_data_per_batch(tiny, monkeypatch):
     loader = DeviceLoader(tiny[0], 10, torch.device("cpu"), train=True, seed=0)
     test_loader = DeviceLoader(tiny[1], 10, torch.device("cpu"), train=False)
-    made = []
-    real = torch.tensor
-
-    def counting(*args, **kwargs):
-        made.append(args)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(torch, "tensor", counting)
-    batches = list(loader) + list(test_loader)
+    with HostData() as watch:
+        # from_numpy and frombuffer bypass torch-function modes: watch them by hand
+        for name in ("from_numpy", "frombuffer"):
+            real = getattr(torch, name)
+            monkeypatch.setattr(torch, name, lambda *a, _real=real, _name=name, **k: (watch.made.append(_name),
+                                                                                     _real(*a, **k))[1])
+        batches = list(loader) + list(test_loader)
     assert len(batches) == 10 + 4
-    assert made == []
+    assert watch.made == []
 
 
 def test_the_test_loaders_workers_persist_and_the_training_ones_do_not(tiny):

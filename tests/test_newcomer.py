@@ -16,7 +16,8 @@ import s11lib.checkpoint as checkpoint
 import s11lib.datasets as datasets
 import s11lib.gradcam as gradcam_module
 import s11lib.lr_finder as lr_finder
-from s11lib.cli import LOCK, main
+from s11lib.cli import main
+from s11lib.outputs import LOCK
 from s11lib.engine import format_row
 
 ROOT = Path(__file__).resolve().parents[1]

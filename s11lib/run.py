@@ -1,0 +1,490 @@
+"""One run of the recipe, step by step: the job that ``python -m s11lib train`` and the notebook
+both follow.
+
+    state = prepare(cfg)                      # data, loaders, a fresh model
+    search = find_lrs(state)                  # the range test(s), when an LR is not given
+    lr_min, lr_max = choose_lrs(cfg, search)  # refuses a pair the range test cannot vouch for
+    fitted = fit(state, lr_min, lr_max)       # one cycle, a checkpoint after each epoch if asked
+    results = analyse(state, fitted)          # flip TTA, confusion, mistakes, GradCAM maps
+    metrics(state, fitted, results)           # metrics.json's content
+    FIGURES["accuracy.png"](state, fitted, results)  # ... each figure, drawn and titled once
+
+``train_job`` runs them all into an output folder. No step imports the CLI.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from . import checkpoint, plots
+from .augment import augmented_samples
+from .config import Config, ConfigError, Diverged, InputError, Interrupted
+from .datasets import Cifar10, load_cifar10
+from .engine import NonFiniteLoss, autocast_dtype, build_model, evaluate, flip_tta_accuracy, start_run
+from .engine import fit as fit_cycle
+from .gradcam import gradcam, overlay
+from .loaders import loader_state, make_loaders, set_loader_state
+from .lr_finder import find_lrs as run_range_tests
+from .lr_rules import LRSearch
+from .mistakes import (Misclassified, confusion_matrix, find_misclassified, most_confused, per_class_accuracy,
+                       per_class_table)
+from .model import count_parameters
+from .outputs import RunFolder, claimed
+
+CLI_HINT = "pass --min-lr and --max-lr"
+NOTEBOOK_HINT = "set LR_MIN, LR_MAX in the next cell"
+
+
+class UntrustedLRs(InputError):
+    """The range test could not read the curve, and no LR was given in its place."""
+
+
+@dataclass
+class State:
+    """What the steps share: the recipe, the device, the data and its loaders, the model."""
+
+    cfg: Config
+    device: torch.device
+    data: Cifar10
+    train_loader: object
+    test_loader: object
+    model: nn.Module
+    data_seconds: float
+    search: LRSearch | None = None  # the range test(s), once run in this process
+    lr_finder: dict | None = None  # what they found, as checkpoints and metrics.json keep it: rule, note, warnings
+    finder_seconds: float = 0.0
+
+
+@dataclass
+class Results:
+    """What ``analyse`` finds in a trained model's last evaluation."""
+
+    tta: float  # test accuracy (percent) with flip TTA
+    confusion: np.ndarray
+    per_class: dict[str, float]
+    confused: list[tuple[str, str, int]]
+    mistakes: Misclassified
+    cams: dict[str, np.ndarray] = field(default_factory=dict)  # "predicted", "true": overlays of the mistakes
+
+
+def prepare(cfg: Config, data: Cifar10 | None = None) -> State:
+    """Seed the run, read the data (unless given), build its loaders and a fresh model."""
+    device = start_run(cfg)
+    t0 = time.perf_counter()
+    data = data or load_cifar10(cfg.data, data_dir=cfg.data_dir, subset=cfg.subset)
+    train_loader, test_loader = make_loaders(data, cfg, device)
+    return State(cfg, device, data, train_loader, test_loader, build_model(cfg, device), time.perf_counter() - t0)
+
+
+def restart(state: State) -> State:
+    """A fresh start on the same data (re-seeded: new loaders, a new model), the range test's result kept:
+    rerunning training gives the same run again, not a continuation."""
+    fresh = prepare(state.cfg, state.data)
+    return dataclasses.replace(fresh, data_seconds=state.data_seconds, search=state.search, lr_finder=state.lr_finder,
+                               finder_seconds=state.finder_seconds)
+
+
+def find_lrs(state: State) -> LRSearch:
+    """``cfg.finder_repeat`` range tests (the model comes back unchanged); kept in ``state.search``."""
+    t0 = time.perf_counter()
+    search = run_range_tests(state.model, state.cfg, state.train_loader, state.device)
+    state.search, state.finder_seconds = search, time.perf_counter() - t0
+    state.lr_finder = {"rule": state.cfg.lr_rule, "note": search.note, "warnings": list(search.warnings),
+                       "lr_min": [t.lr_min for t in search.tests], "lr_max": [t.lr_max for t in search.tests]}
+    return search
+
+
+def choose_lrs(cfg: Config, search: LRSearch | None, hint: str = CLI_HINT) -> tuple[float, float]:
+    """The pair to train at: the given LRs, else the range test's.
+
+    Raises:
+        UntrustedLRs: an LR would come from a range test that could not read its curve.
+        ConfigError: a given LR and a found one are the wrong way round.
+    """
+    if cfg.min_lr is not None and cfg.max_lr is not None:
+        return cfg.min_lr, cfg.max_lr
+    if search is None:
+        raise ValueError("choose_lrs needs the range test's result when an LR is not given")
+    if not search.trusted:
+        shown = "; ".join(dict.fromkeys(t.note for t in search.tests if not t.trusted))
+        raise UntrustedLRs(f"the LR range test cannot be trusted ({shown}), so nothing was trained: {hint} "
+                           "(0.004 and 0.4 are Page's pair for this net)")
+    lr_min = search.lr_min if cfg.min_lr is None else cfg.min_lr
+    lr_max = search.lr_max if cfg.max_lr is None else cfg.max_lr
+    if lr_min >= lr_max:
+        found, given = (("LRMAX", search.lr_max), ("min-lr", cfg.min_lr)) if cfg.min_lr is not None else \
+            (("LRMIN", search.lr_min), ("max-lr", cfg.max_lr))
+        relation = "above" if found[0] == "LRMAX" else "below"
+        raise ConfigError(f"the range test found {found[0]} {found[1]:.4g}, not {relation} the given {given[0]} "
+                          f"{given[1]:.4g}; give both --min-lr and --max-lr")
+    return lr_min, lr_max
+
+
+def fit(state: State, lr_min: float, lr_max: float, *, on_epoch=None, resume: dict | None = None) -> dict:
+    """Train ``state.model`` through one cycle (``engine.fit``); returns its history, the LR of each
+    batch, the last evaluation's outputs, and the pair ("lr_min", "lr_max")."""
+    fitted = fit_cycle(state.model, state.train_loader, state.test_loader, state.cfg, state.device, lr_min=lr_min,
+                       lr_max=lr_max, on_epoch=on_epoch, resume=resume)
+    return {**fitted, "lr_min": lr_min, "lr_max": lr_max}
+
+
+def analyse(state: State, fitted: dict) -> Results:
+    """Flip TTA, the confusion matrix and the worst mistakes of the last evaluation, with their GradCAM maps."""
+    cfg, model = state.cfg, state.model
+    outputs = fitted["test_outputs"]  # of the evaluation that gave the last test accuracy, in its precision
+    confusion = confusion_matrix(state.data.test.labels, outputs["preds"])
+    mis = find_misclassified(state.data.test, outputs, spread=cfg.misclassified_by_class)
+    results = Results(flip_tta_accuracy(model, state.test_loader, cfg, state.device), confusion,
+                      per_class_accuracy(confusion), most_confused(confusion), mis)
+    for target, classes in (("predicted", mis.preds), ("true", mis.labels)):
+        results.cams[target] = overlay(mis.images, gradcam(model, mis.images, classes, state.device,
+                                                           layer=cfg.gradcam_layer))
+    return results
+
+
+def metrics(state: State, fitted: dict, results: Results) -> dict:
+    """metrics.json's content: the headline numbers, timings, LRs, and what the model got wrong."""
+    history, cfg, device, found = fitted["history"], state.cfg, state.device, state.lr_finder
+    last = history[-1]
+    return {
+        "test_accuracy": last["test_acc"], "best_test_accuracy": max(r["test_acc"] for r in history),
+        "test_accuracy_tta": results.tta,  # the final model, scored on each image and its mirror (not a second run)
+        "train_accuracy": last["train_acc"], "test_loss": last["test_loss"], "epochs": cfg.epochs,
+        "train_seconds": fitted["train_seconds"], "eval_seconds": fitted["eval_seconds"],
+        "lr_finder_seconds": state.finder_seconds, "data_seconds": state.data_seconds, "min_lr": fitted["lr_min"],
+        "max_lr": fitted["lr_max"], "lr_rule": found.get("rule") if found else None, "lr_finder_note": found["note"] if found else None,
+        "lr_finder_warnings": found["warnings"] if found else [],
+        "params": count_parameters(state.model),
+        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else device.type,
+        "data": state.data.source, "train_images": len(state.data.train), "test_images": len(state.data.test),
+        "augment": cfg.augment, "seed": cfg.seed, "compile": cfg.compile,
+        "precision": str(autocast_dtype(cfg.precision, device) or torch.float32).removeprefix("torch."),
+        "per_class_accuracy": results.per_class,  # percent of each class's test images predicted right
+        "most_confused": [{"true": t, "predicted": p, "count": n} for t, p, n in results.confused],
+        "confusion_matrix": results.confusion.tolist(),  # rows: true class, columns: predicted class (CLASSES order)
+    }
+
+
+def report(m: dict, per_class: dict[str, float], confused: list) -> str:
+    """The lines a finished run prints: the headline accuracy, then per-class accuracy and the confusions."""
+    return (f"test accuracy {m['test_accuracy']:.2f}% (best {m['best_test_accuracy']:.2f}%, "
+            f"with flip TTA {m['test_accuracy_tta']:.2f}%), training {m['train_seconds']:.1f}s\n"
+            + per_class_table(per_class, confused))
+
+
+# ---------------------------------------------------------------------------------------
+# Figures: each drawn and titled here once, for the CLI and the notebook alike
+
+
+def lr_figure(search: LRSearch):
+    """One range test's curve with its picks, or every seed's curve with the median pair."""
+    if len(search.tests) == 1:
+        t = search.tests[0]
+        return plots.lr_range(t.lrs, t.losses, t.smoothed, t.lr_min, t.lr_max)
+    return plots.lr_ranges([(t.seed, t.lrs, t.smoothed, t.lr_min, t.lr_max) for t in search.tests],
+                           search.lr_min, search.lr_max)
+
+
+def search_json(cfg: Config, search: LRSearch) -> str:
+    """lr_finder.json: the pair, how it was read, and every test's raw curve (lrs, losses per batch)."""
+    return json.dumps({"lr_min": search.lr_min, "lr_max": search.lr_max, "rule": cfg.lr_rule, "trusted": search.trusted,
+                       "note": search.note, "warnings": list(search.warnings), "batch_size": cfg.batch_size,
+                       "tests": [{"seed": t.seed, "lr_min": t.lr_min, "lr_max": t.lr_max, "note": t.note,
+                                  "lrs": t.lrs.tolist(), "losses": t.losses.tolist()} for t in search.tests]}, indent=1)
+
+
+def augmented_figure(state: State):
+    return plots.augmented(*augmented_samples(state.data.train, cutout=state.cfg.cutout, seed=state.cfg.seed))
+
+
+def _order(cfg: Config) -> str:
+    return "the worst of each class in turn" if cfg.misclassified_by_class else "highest loss first"
+
+
+def _misclassified(state: State, results: Results, images: np.ndarray, title: str):
+    mis = results.mistakes
+    return plots.misclassified(images, mis.labels, mis.preds, mis.probs, title=f"{title}, {_order(state.cfg)}")
+
+
+FIGURES = {  # name -> draw(state, fitted, results); the figures of a trained run, in the order they are written
+    "one_cycle.png": lambda s, f, r: plots.one_cycle(f["lrs"], len(s.train_loader), lr_min=f["lr_min"],
+                                                     lr_max=f["lr_max"]),
+    "accuracy.png": lambda s, f, r: plots.accuracy(f["history"]),
+    "loss.png": lambda s, f, r: plots.loss(f["history"]),
+    "confusion.png": lambda s, f, r: plots.confusion(r.confusion),
+    "misclassified.png": lambda s, f, r: _misclassified(s, r, r.mistakes.images, "Misclassified test images"),
+    "gradcam.png": lambda s, f, r: _misclassified(s, r, r.cams["predicted"],
+                                                  f"GradCAM ({s.cfg.gradcam_layer}) for the predicted class"),
+    "gradcam_pairs.png": lambda s, f, r: plots.gradcam_pairs(r.cams["predicted"], r.cams["true"], r.mistakes.labels,
+                                                             r.mistakes.preds, r.mistakes.probs,
+                                                             layer=s.cfg.gradcam_layer),
+}
+
+
+# ---------------------------------------------------------------------------------------
+# The whole job into a folder
+
+
+def train_job(cfg: Config, folder: RunFolder, data: Cifar10 | None = None, resume: dict | None = None) -> dict:
+    """Every step into ``folder``; returns metrics.json's content.
+
+    A checkpoint is written (atomically) after every epoch. A run that fails before its
+    first epoch was kept removes what it wrote, so the same command can simply be run again.
+
+    Raises:
+        Interrupted: Ctrl-C or SIGTERM (the message says what was kept and how to go on).
+        Diverged: the loss became NaN or infinite.
+    """
+    progress = {"doing": "starting", "epoch": resume["epoch"] if resume is not None else 0}
+    try:
+        return _job(cfg, folder, data, resume, progress)
+    except KeyboardInterrupt:
+        message = interrupt_message(cfg, folder, progress)
+        _discard_if_nothing_kept(folder, progress, resume)
+        raise Interrupted(message) from None
+    except BaseException:  # bad input found late, a diverged first epoch, a crash: no half-made run stays
+        _discard_if_nothing_kept(folder, progress, resume)
+        raise
+
+
+def _discard_if_nothing_kept(folder: RunFolder, progress: dict, resume: dict | None) -> None:
+    if resume is None and not progress["epoch"]:
+        folder.discard()
+
+
+def interrupt_message(cfg: Config, folder: RunFolder, progress: dict) -> str:
+    """What an interrupt stopped, what it left in the folder and how to go on."""
+    out = folder.path
+    said = f"interrupted while {progress['doing']}"
+    written = f"; {', '.join(folder.written)} written to {out}" if folder.written else "; nothing was written"
+    if progress["epoch"] == cfg.epochs:
+        return (f"{said}; training had finished: {out / 'checkpoint.pt'} holds all {cfg.epochs} epochs{written}. "
+                f"Redraw the maps with: python -m s11lib gradcam --checkpoint {out} --out {out / 'gradcam.png'}")
+    if progress["epoch"]:
+        return (f"{said}; {out / 'checkpoint.pt'} holds epoch {progress['epoch']} of {cfg.epochs}. "
+                f"Resume with: python -m s11lib train --resume {out}")
+    return f"{said}; no epoch had finished, so nothing was kept: the same command starts it again"
+
+
+def _job(cfg: Config, folder: RunFolder, data: Cifar10 | None, resume: dict | None, progress: dict) -> dict:
+    progress["doing"] = "reading the data"
+    state = prepare(cfg, data)
+    print(f"data: {state.data.source}: {len(state.data.train)} train / {len(state.data.test)} test images; "
+          f"device: {state.device}")
+    if resume is not None:
+        lr_min, lr_max = _restore(state, resume, folder)
+    else:
+        folder.write("config.json", text=cfg.to_json())
+        progress["doing"] = "drawing augmented samples"
+        folder.write("augmented.png", augmented_figure(state))
+        lr_min, lr_max = _lrs(state, folder, progress)
+        if state.search is not None:  # train as if the LRs had been given: the range test leaves no trace
+            state = restart(state)
+
+    progress["doing"] = "training"
+    try:
+        fitted = fit(state, lr_min, lr_max, on_epoch=_checkpointer(state, folder, progress, lr_min, lr_max),
+                     resume=resume)
+    except NonFiniteLoss as e:
+        raise Diverged(diverged_message(e, folder, progress)) from None
+    progress["doing"] = "scoring the final model and drawing GradCAM maps"
+    results = analyse(state, fitted)
+    progress["doing"] = "writing the history, metrics and figures"
+    write_history(folder, fitted["history"])
+    m = metrics(state, fitted, results)
+    folder.write("metrics.json", text=json.dumps(m, indent=2))
+    for name, draw in FIGURES.items():
+        folder.write(name, draw(state, fitted, results))
+    print(report(m, results.per_class, results.confused))
+    print(f"wrote {', '.join(folder.written)} to {folder.path}")
+    return m
+
+
+def _lrs(state: State, folder: RunFolder, progress: dict) -> tuple[float, float]:
+    """The range test(s) for the LRs not given: plotted, warned about, checked; returns the pair."""
+    cfg = state.cfg
+    if cfg.min_lr is not None and cfg.max_lr is not None:
+        return cfg.min_lr, cfg.max_lr
+    progress["doing"] = "running the LR range test"
+    search = find_lrs(state)
+    folder.write("lr_finder.png", lr_figure(search))
+    folder.write("lr_finder.json", text=search_json(cfg, search))
+    lr_min, lr_max = choose_lrs(cfg, search)  # an untrusted curve stops the run here, with what it showed
+    for message in search.warnings:
+        print(f"warning: LR range test: {message}", file=sys.stderr)
+    print(f"LR range test ({sum(len(t.lrs) for t in search.tests)} batches, {state.finder_seconds:.1f}s): "
+          f"LRMIN {lr_min:.4g}, LRMAX {lr_max:.4g} ({search.note if len(search.tests) > 1 else search.tests[0].note})")
+    return lr_min, lr_max
+
+
+def _restore(state: State, resume: dict, folder: RunFolder) -> tuple[float, float]:
+    """Load a checkpoint's weights, LRs and random states into ``state``; returns its pair."""
+    checkpoint.load_weights(state.model, resume, folder / "checkpoint.pt")
+    state.finder_seconds = resume["lr_finder_seconds"]
+    state.lr_finder = resume.get("lr_finder")
+    set_loader_state(state.train_loader, resume["loader"])
+    checkpoint.set_rng_state(resume["rng"])
+    print(f"resuming after epoch {resume['epoch']} of {state.cfg.epochs} "
+          f"(LRMIN {resume['lr_min']:.4g}, LRMAX {resume['lr_max']:.4g})")
+    return resume["lr_min"], resume["lr_max"]
+
+
+def _checkpointer(state: State, folder: RunFolder, progress: dict, lr_min: float, lr_max: float):
+    """``fit``'s on_epoch: the whole run's state into folder/checkpoint.pt, atomically."""
+    def save(snapshot: dict) -> None:
+        checkpoint.atomic_save({"format": checkpoint.FORMAT, "config": state.cfg.to_dict(),
+                                "model": state.model.state_dict(), "lr_min": lr_min, "lr_max": lr_max,
+                                "lr_finder_seconds": state.finder_seconds, "lr_finder": state.lr_finder,
+                                "loader": loader_state(state.train_loader), "rng": checkpoint.rng_state(),
+                                **snapshot}, folder / "checkpoint.pt")
+        progress["epoch"] = snapshot["epoch"]  # only once the file holds it
+        progress["finite_epoch"] = snapshot["epoch"] if np.isfinite(snapshot["history"][-1]["test_loss"]) else \
+            progress.get("finite_epoch", 0)
+        folder.wrote("checkpoint.pt")
+    return save
+
+
+def diverged_message(e: NonFiniteLoss, folder: RunFolder, progress: dict) -> str:
+    """Where the loss went NaN, and which checkpoint (if any) still holds a model with a finite test loss."""
+    kept, good = progress["epoch"], progress.get("finite_epoch", 0)
+    if not kept:
+        where = "no epoch finished, so there is no checkpoint"
+    elif good == kept:
+        where = f"the last good checkpoint (epoch {kept}) is {folder / 'checkpoint.pt'}"
+    else:
+        where = (f"{folder / 'checkpoint.pt'} holds epoch {kept}, whose test loss was already not finite "
+                 f"(the last epoch with a finite test loss was {good or 'none'}): do not resume it")
+    return f"{e}; {where}. Try a lower --max-lr"
+
+
+def write_history(folder: RunFolder, history: list[dict]) -> None:
+    with open(folder / "history.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(history[0]))
+        writer.writeheader()
+        writer.writerows(history)
+    folder.wrote("history.csv")
+
+
+def repeat_job(cfg: Config, folder: RunFolder, repeat: int, overwrite: bool = False) -> dict:
+    """``repeat`` seeds of the whole job on data read once, into folder/seed-S; writes repeats.json.
+
+    An interrupted ``--repeat`` goes on where it stopped when the same command runs again: a
+    seed whose folder holds a finished run of the same config is kept, one that holds a
+    checkpoint of it is resumed.
+    """
+
+    t0 = time.perf_counter()
+    try:
+        data = load_cifar10(cfg.data, data_dir=cfg.data_dir, subset=cfg.subset)
+    except KeyboardInterrupt:
+        raise Interrupted("interrupted while reading the data; nothing was written") from None
+    read_seconds = time.perf_counter() - t0  # once for all seeds; each run's data_seconds is then its loaders only
+    print(f"data read once for {repeat} seeds in {read_seconds:.1f}s")
+    runs = []
+    for i in range(repeat):
+        seed_cfg = dataclasses.replace(cfg, seed=cfg.seed + i)
+        seed_dir = folder / f"seed-{seed_cfg.seed}"
+        done = _finished(seed_dir, seed_cfg)
+        if done is not None:
+            print(f"seed {seed_cfg.seed}: kept the finished run in {seed_dir}")
+            runs.append(done)
+            continue
+        ckpt = _unfinished(seed_dir, seed_cfg)
+        with claimed(seed_dir, overwrite=overwrite, resume=ckpt is not None) as seed_folder:
+            runs.append(train_job(seed_cfg, seed_folder, data, resume=ckpt))
+    summary = repeat_summary(runs, read_seconds)
+    (folder / "repeats.json").write_text(json.dumps(summary, indent=2))
+    folder.wrote("repeats.json")
+    return summary
+
+
+def _same_run(a: Config, b: Config) -> bool:
+    """The same run, whatever the settings that a resume may change (device, workers, progress)."""
+    keep = {"device": a.device, "workers": a.workers, "progress": a.progress}
+    return dataclasses.replace(b, **keep) == a
+
+
+def _finished(seed_dir: Path, cfg: Config) -> dict | None:
+    """The metrics of a finished run of ``cfg`` in ``seed_dir``, or None."""
+    try:
+        saved = Config.from_dict(json.loads((seed_dir / "config.json").read_text()))
+        done = json.loads((seed_dir / "metrics.json").read_text())
+    except (OSError, ValueError, TypeError, InputError):
+        return None
+    return done if _same_run(cfg, saved) else None
+
+
+def _unfinished(seed_dir: Path, cfg: Config) -> dict | None:
+    """The checkpoint of an interrupted run of ``cfg`` in ``seed_dir`` (to resume), or None."""
+    path = seed_dir / "checkpoint.pt"
+    if not path.is_file() or (seed_dir / "metrics.json").exists():
+        return None
+    try:
+        ckpt = checkpoint.load(path)
+    except InputError:
+        return None
+    return ckpt if _same_run(cfg, ckpt["config"]) and ckpt["epoch"] < cfg.epochs else None
+
+
+def repeat_summary(runs: list[dict], read_seconds: float) -> dict:
+    import statistics
+
+    acc, tta = [m["test_accuracy"] for m in runs], [m["test_accuracy_tta"] for m in runs]
+    return {"seeds": [m["seed"] for m in runs], "test_accuracy": acc, "median": statistics.median(acc),
+            "mean": statistics.fmean(acc), "std": statistics.stdev(acc) if len(acc) > 1 else 0.0,
+            "min": min(acc), "max": max(acc), "test_accuracy_tta": tta, "median_tta": statistics.median(tta),
+            "train_seconds": [m["train_seconds"] for m in runs], "read_seconds": read_seconds}
+
+
+def find_lr_job(cfg: Config, folder: RunFolder) -> LRSearch:
+    """The range test(s) alone into ``folder``: lr_finder.png and lr_finder.json (curves and picks)."""
+    try:
+        state = prepare(cfg)
+        search = find_lrs(state)
+    except KeyboardInterrupt:
+        raise Interrupted("interrupted while running the LR range test; nothing was written") from None
+    folder.write("lr_finder.png", lr_figure(search))
+    folder.write("lr_finder.json", text=search_json(cfg, search))
+    for message in search.warnings:
+        print(f"warning: LR range test: {message}", file=sys.stderr)
+    print(f"LRMIN {search.lr_min:.4g}\nLRMAX {search.lr_max:.4g}\n({search.note}; "
+          f"{sum(len(t.lrs) for t in search.tests)} batches; plot in {folder / 'lr_finder.png'})")
+    if not search.trusted:
+        print(f"warning: this pair cannot be trusted; {CLI_HINT} to train", file=sys.stderr)
+    return search
+
+
+def gradcam_job(cfg: Config, ckpt: dict, path: Path, out: Path, *, layer: str, target: str) -> None:
+    """GradCAM of a checkpoint's worst mistakes on its own test images, drawn into ``out``."""
+    doing = "reading the data"
+    try:
+        state = prepare(cfg)
+        checkpoint.load_weights(state.model, ckpt, path)
+        doing = "scoring the test set"
+        outputs = evaluate(state.model, state.test_loader, nn.CrossEntropyLoss(), state.device,
+                           dtype=autocast_dtype(cfg.precision, state.device), keep_outputs=True)["outputs"]
+        mis = find_misclassified(state.data.test, outputs, spread=cfg.misclassified_by_class)
+        doing = "drawing GradCAM maps"
+        targets = ("predicted", "true") if target == "both" else (target,)
+        cams = {t: overlay(mis.images, gradcam(state.model, mis.images, mis.preds if t == "predicted" else mis.labels,
+                                               state.device, layer=layer)) for t in targets}
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted while {doing}; nothing was written") from None
+    if target == "both":
+        fig = plots.gradcam_pairs(cams["predicted"], cams["true"], mis.labels, mis.preds, mis.probs, layer=layer)
+    else:
+        fig = plots.misclassified(cams[target], mis.labels, mis.preds, mis.probs,
+                                  title=f"GradCAM ({layer}) for the {target} class, {_order(cfg)}")
+    plots.save(fig, out, close=True)
+    print(f"wrote {out} ({len(mis.labels)} misclassified of {len(state.data.test)} test images, "
+          f"from {state.data.source})")
