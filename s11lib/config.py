@@ -61,8 +61,8 @@ class Config:
     logit_scale: float = 0.125  # logits are multiplied by this before the softmax (Page's ResNet-9); see README
 
     # LR range test (torch-lr-finder)
-    finder_start_lr: float = 1e-4
-    finder_end_lr: float = 10.0
+    finder_start_lr: float = 1e-4  # the range test's first LR; it grows exponentially batch by batch
+    finder_end_lr: float = 10.0  # the range test's last LR (it stops early once the loss is 5x its best)
     finder_iters: int | None = None  # batches of the test (>= 5); None = two epochs' worth, at least 20, at most 100
     finder_repeat: int = 1  # range tests, one seed each (seed, seed+1, ...), on data read once; their median pair is used
     lr_rule: str = field(default="edge", metadata={"choices": LR_RULES})  # how LRMIN/LRMAX are read off the curve (README)

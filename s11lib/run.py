@@ -5,8 +5,9 @@ both follow.
     search = find_lrs(state)                  # the range test(s), when an LR is not given
     lr_min, lr_max = choose_lrs(cfg, search)  # refuses a pair the range test cannot vouch for
     fitted = fit(state, lr_min, lr_max)       # one cycle, a checkpoint after each epoch if asked
-    results = analyse(state, fitted)          # flip TTA, confusion, mistakes, GradCAM maps
+    results = analyse(state, fitted)          # flip TTA, confusion, the worst mistakes
     metrics(state, fitted, results)           # metrics.json's content
+    explain(state, results)                   # GradCAM maps of the mistakes
     FIGURES["accuracy.png"](state, fitted, results)  # ... each figure, drawn and titled once
 
 ``train_job`` runs them all into an output folder. No step imports the CLI.
@@ -139,16 +140,21 @@ def fit(state: State, lr_min: float, lr_max: float, *, on_epoch=None, resume: di
 
 
 def analyse(state: State, fitted: dict) -> Results:
-    """Flip TTA, the confusion matrix and the worst mistakes of the last evaluation, with their GradCAM maps."""
-    cfg, model = state.cfg, state.model
+    """Flip TTA, the confusion matrix and the worst mistakes of the last evaluation (no second pass)."""
+    cfg = state.cfg
     outputs = fitted["test_outputs"]  # of the evaluation that gave the last test accuracy, in its precision
     confusion = confusion_matrix(state.data.test.labels, outputs["preds"])
     mis = find_misclassified(state.data.test, outputs, spread=cfg.misclassified_by_class)
-    results = Results(flip_tta_accuracy(model, state.test_loader, cfg, state.device), confusion,
-                      per_class_accuracy(confusion), most_confused(confusion), mis)
+    return Results(flip_tta_accuracy(state.model, state.test_loader, cfg, state.device), confusion,
+                   per_class_accuracy(confusion), most_confused(confusion), mis)
+
+
+def explain(state: State, results: Results) -> Results:
+    """GradCAM maps of the worst mistakes, for the predicted and for the true class, into ``results.cams``."""
+    mis = results.mistakes
     for target, classes in (("predicted", mis.preds), ("true", mis.labels)):
-        results.cams[target] = overlay(mis.images, gradcam(model, mis.images, classes, state.device,
-                                                           layer=cfg.gradcam_layer))
+        results.cams[target] = overlay(mis.images, gradcam(state.model, mis.images, classes, state.device,
+                                                           layer=state.cfg.gradcam_layer))
     return results
 
 
@@ -216,6 +222,7 @@ def _misclassified(state: State, results: Results, images: np.ndarray, title: st
     return plots.misclassified(images, mis.labels, mis.preds, mis.probs, title=f"{title}, {_order(state.cfg)}")
 
 
+GRADCAM_FIGURES = ("gradcam.png", "gradcam_pairs.png")  # drawn from ``explain``'s maps, the last step
 FIGURES = {  # name -> draw(state, fitted, results); the figures of a trained run, in the order they are written
     "one_cycle.png": lambda s, f, r: plots.one_cycle(f["lrs"], len(s.train_loader), lr_min=f["lr_min"],
                                                      lr_max=f["lr_max"]),
@@ -297,13 +304,16 @@ def _job(cfg: Config, folder: RunFolder, data: Cifar10 | None, resume: dict | No
                      resume=resume)
     except NonFiniteLoss as e:
         raise Diverged(diverged_message(e, folder, progress)) from None
-    progress["doing"] = "scoring the final model and drawing GradCAM maps"
+    progress["doing"] = "scoring the final model with flip TTA"
     results = analyse(state, fitted)
     progress["doing"] = "writing the history, metrics and figures"
     write_history(folder, fitted["history"])
     m = metrics(state, fitted, results)
     folder.write("metrics.json", text=json.dumps(m, indent=2))
     for name, draw in FIGURES.items():
+        if name == GRADCAM_FIGURES[0]:
+            progress["doing"] = "drawing GradCAM maps"
+            explain(state, results)
         folder.write(name, draw(state, fitted, results))
     print(report(m, results.per_class, results.confused))
     print(f"wrote {', '.join(folder.written)} to {folder.path}")

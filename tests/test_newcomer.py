@@ -13,9 +13,7 @@ import pytest
 import torch
 
 import s11lib.checkpoint as checkpoint
-import s11lib.datasets as datasets
-import s11lib.gradcam as gradcam_module
-import s11lib.lr_finder as lr_finder
+import s11lib.run as job
 from s11lib.cli import main
 from s11lib.outputs import LOCK
 from s11lib.engine import format_row
@@ -25,6 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 FAST = ["--subset", "20", "--epochs", "2", "--peak-epoch", "1", "--batch-size", "10", "--workers", "0", "--device", "cpu",
         "--no-progress"]
 LRS = ["--min-lr", "0.01", "--max-lr", "0.1"]
+# a range test that can be read needs data a net learns: the learnable fixture, 4 batches an epoch
+FOUND = ["--finder-iters", "8", "--epochs", "2", "--peak-epoch", "1", "--batch-size", "25", "--workers", "0",
+         "--device", "cpu"]
 
 
 def run(args, capsys) -> tuple[int, str, str]:
@@ -53,13 +54,14 @@ def test_a_folder_holding_a_run_is_refused_unless_overwritten(finished, sources,
     assert (finished / "metrics.json").read_text() == before
 
 
-def test_overwrite_replaces_the_run_and_leaves_none_of_the_old_files(tmp_path, sources, capsys):
-    assert main(["train", "--data", str(sources["tar.gz"]), "--out", str(tmp_path), "--finder-iters", "5", *FAST]) == 0
-    assert (tmp_path / "lr_finder.png").exists()
+def test_overwrite_replaces_the_run_and_leaves_none_of_the_old_files(tmp_path, sources, learnable, capsys):
+    assert main(["train", "--data", str(learnable), "--out", str(tmp_path), *FOUND, "--no-progress"]) == 0
+    assert (tmp_path / "lr_finder.png").exists() and (tmp_path / "lr_finder.json").exists()
     code, out, _ = run(["train", "--data", sources["tar.gz"], "--out", tmp_path, "--overwrite", "--seed", "4", *LRS, *FAST],
                        capsys)
     assert code == 0
     assert not (tmp_path / "lr_finder.png").exists()  # the new run found no LRs: no stale range test beside it
+    assert not (tmp_path / "lr_finder.json").exists()
     assert json.loads((tmp_path / "metrics.json").read_text())["seed"] == 4
 
 
@@ -111,31 +113,30 @@ def test_an_interrupt_while_a_checkpoint_is_written_names_the_epoch_it_holds(tmp
 
 
 @pytest.mark.parametrize("where, said, kept", [
-    ("data", "interrupted while reading the data", "nothing was written"),
-    ("range test", "interrupted while running the LR range test", "config.json, augmented.png written"),
+    ("data", "interrupted while reading the data", "nothing was kept: the same command starts it again"),
+    ("range test", "interrupted while running the LR range test", "nothing was kept: the same command starts it again"),
     ("gradcam", "interrupted while drawing GradCAM maps", "training had finished"),
 ])
 def test_an_interrupt_says_what_it_stopped_and_what_was_kept(where, said, kept, tmp_path, sources, capsys, monkeypatch):
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
 
-    target = {"data": (datasets, "load_cifar10"), "range test": (lr_finder, "find_lrs"),
-              "gradcam": (gradcam_module, "gradcam")}[where]
+    target = {"data": (job, "load_cifar10"), "range test": (job, "run_range_tests"), "gradcam": (job, "gradcam")}[where]
     monkeypatch.setattr(*target, interrupt)
     out = tmp_path / "run"
     lrs = [] if where == "range test" else LRS
     code, _, err = run(["train", "--data", sources["tar.gz"], "--out", out, *lrs, "--finder-iters", "5", *FAST], capsys)
     line = error_line(err)
     assert code == 130 and line.startswith(f"error: {said}") and kept in line
-    if where == "data":
+    if where != "gradcam":  # no epoch was kept: the run's files are gone, and the folder it made
         assert not out.exists()
     if where == "gradcam":
         assert "python -m s11lib gradcam --checkpoint" in line and (out / "metrics.json").exists()
 
 
-def test_a_given_max_lr_below_the_found_min_says_so_the_right_way_round(tmp_path, sources, capsys):
-    code, _, err = run(["train", "--data", sources["tar.gz"], "--out", tmp_path, "--max-lr", "1e-7",
-                        "--finder-iters", "5", *FAST], capsys)
+def test_a_given_max_lr_below_the_found_min_says_so_the_right_way_round(tmp_path, learnable, capsys):
+    code, _, err = run(["train", "--data", learnable, "--out", tmp_path, "--max-lr", "1e-7", *FOUND, "--no-progress"],
+                       capsys)
     assert code == 2
     assert "found LRMIN" in error_line(err) and "not below the given max-lr 1e-07" in err
 
@@ -163,9 +164,9 @@ def test_arguments_are_checked_before_torch_is_imported():
     assert done.stdout.split() == ["2", "False"], done.stderr
 
 
-def test_a_log_redirected_to_a_file_has_no_progress_bars(tmp_path, sources):
-    done = subprocess.run([sys.executable, "-m", "s11lib", "train", "--data", str(sources["tar.gz"]), "--out",
-                           str(tmp_path / "run"), "--finder-iters", "5", *FAST[:-1]],
+def test_a_log_redirected_to_a_file_has_no_progress_bars(tmp_path, learnable):
+    done = subprocess.run([sys.executable, "-m", "s11lib", "train", "--data", str(learnable), "--out",
+                           str(tmp_path / "run"), *FOUND],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "\r" not in done.stdout + done.stderr

@@ -39,7 +39,7 @@ def test_the_true_class_maps_come_from_the_true_classes(state, monkeypatch):
     monkeypatch.setattr(run, "gradcam", lambda model, images, classes, device, layer: calls.append(
         np.asarray(classes).tolist()) or real_gradcam(model, images, classes, device, layer=layer))
     labels = state.data.test.labels
-    results = run.analyse(state, {"test_outputs": wrong_outputs(labels)})
+    results = run.explain(state, run.analyse(state, {"test_outputs": wrong_outputs(labels)}))
     mis = results.mistakes
     assert calls == [mis.preds.tolist(), mis.labels.tolist()] and mis.preds.tolist() != mis.labels.tolist()
     monkeypatch.setattr(run.plots, "gradcam_pairs", lambda predicted, true, *a, **k: drawn.update(
