@@ -18,9 +18,12 @@
 #   albumentations  more.tgz, summary.json            ~200                300
 #   profile         more.tgz                          ~30                 90
 #
-# log.txt (everything printed) is written as it goes. The 600 s of one device call reach about
-# the end of albumentations: what runs short is dropped from the end (profile first).
-# bench/RESULTS.md "The GPU plan" says where the expected seconds come from.
+# log.txt (everything printed) is written as it goes. Every step also ends by the deadline
+# (S11_DEADLINE, 560 s after the start, inside a device call of timeout_s 590), leaving time to
+# pack: a step with less than 20 s left is skipped, a longer one is cut short and its finished
+# seeds are packed. The 600 s of one call reach about the end of albumentations: what runs
+# short is dropped from the end (the profile first). bench/RESULTS.md section 4 says where the
+# expected seconds come from.
 #
 # Environment, for a CPU dry run (tests/test_bench.py kills one halfway):
 #   S11_DATA    the archive (default .carry/cifar10-jpeg.tar.gz); S11_SEEDS seeds per group (3)
@@ -32,22 +35,28 @@ work=${S11_WORK:-/tmp/s11-gpu}
 python=${PYTHON:-python3}
 archive=${S11_DATA:-.carry/cifar10-jpeg.tar.gz}
 seeds=${S11_SEEDS:-3}
+deadline=${S11_DEADLINE:-560}
 read -r -a extra <<< "${S11_ARGS:-}"
 read -r -a profile_args <<< "${S11_PROFILE_ARGS:-}"
 mkdir -p "$out" "$work/runs"
 exec > >(tee -a "$out/log.txt") 2>&1
 
 step() {  # step NAME LIMIT COMMAND...: under its own timeout; '== NAME: exit E, whole command S s' (record.py reads it)
-  local name=$1 limit=$2 t0=$SECONDS rc; shift 2
-  echo "== $name: start, limit ${limit} s, $(date -u +%T)"
+  local name=$1 limit=$2 t0=$SECONDS rc left; shift 2
+  left=$((deadline - SECONDS))
+  if [ "$left" -lt 20 ]; then echo "== $name: skipped, ${left} s left before the deadline" >&2; return 124; fi
+  [ "$limit" -gt "$left" ] && limit=$left
+  echo "== $name: start, limit ${limit} s, $(date -u +%T)" >&2  # stderr: a step's stdout may go to a file
   timeout --kill-after=10 "$limit" "$@"
   rc=$?
-  echo "== $name: exit $rc, whole command $((SECONDS - t0)) s"
+  echo "== $name: exit $rc, whole command $((SECONDS - t0)) s" >&2
   return $rc
 }
-pack() {  # pack FILE PATH...: PATHs under the work folder into OUT/FILE, whole or not at all
-  local file=$1; shift
-  tar -C "$work" --exclude=checkpoint.pt -czf "$out/.$file" "$@" && mv "$out/.$file" "$out/$file"
+pack() {  # pack FILE PATH...: those PATHs under the work folder that exist into OUT/FILE, whole or not at all
+  local file=$1 path found=(); shift
+  for path in "$@"; do [ -e "$work/$path" ] && found+=("$path"); done
+  [ ${#found[@]} -gt 0 ] || return 0
+  tar -C "$work" --exclude=checkpoint.pt -czf "$work/$file" "${found[@]}" && mv "$work/$file" "$out/$file"
 }
 record() {  # summary.json of every group so far
   "$python" bench/record.py "$work/runs" "$work/results" --log "$out/log.txt" >/dev/null \
@@ -57,13 +66,13 @@ group() {  # group NAME LIMIT FLAGS...: SEEDS seeds of the whole job on the deco
   local name=$1 limit=$2; shift 2
   step "$name" "$limit" "$python" -m s11lib train --data "$data" --seed 1 --repeat "$seeds" --no-progress \
     --out "$work/runs/$name" "$@" "${extra[@]}"
-  record
+  [ -d "$work/runs/$name" ] && record
 }
 
 # install+decode: the carried wheels, always (no guess from a few imports); the archive decoded once
 if compgen -G ".carry/whl/*.whl" >/dev/null; then
   "$python" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .carry/whl/*.whl \
-    || echo "== install: the carried wheels did not install"
+    || echo "== install: the carried wheels did not install (they are for Python 3.12; elsewhere the packages must be there)"
   export PYTHONPATH=/tmp/site
 fi
 export PYTHONPATH=${PYTHONPATH:+$PYTHONPATH:}$PWD PYTHONUNBUFFERED=1 NO_ALBUMENTATIONS_UPDATE=1 TQDM_DISABLE=1
@@ -81,7 +90,7 @@ pack gpu-fixed.tgz runs/gpu-fixed
 if "$python" -c "import torch, sys; sys.exit(not torch.cuda.is_available())"; then
   step peer-airbench94 120 "$python" bench/airbench_peer.py --data "$data" --seeds "$seeds" --out "$work/runs/peer-airbench94"
   rm -rf "$work/runs/peer-airbench94/cifar10"  # the exported pixels: 180 MB, not a result
-  record
+  [ -d "$work/runs/peer-airbench94" ] && record
   pack peer.tgz runs/peer-airbench94
 else
   echo "== peer-airbench94: skipped, airbench94 runs on CUDA only"
@@ -93,7 +102,7 @@ group gpu-cut 200 --augment gpu --lr-rule cut
 pack more.tgz runs/gpu-cut
 group albumentations 300 --augment albumentations
 pack more.tgz runs/gpu-cut runs/albumentations
-step profile 90 "$python" bench/profile_epoch.py --data "$data" "${profile_args[@]}" > "$work/profile.txt"
-cat "$work/profile.txt"
+step profile 90 "$python" bench/profile_epoch.py --data "$data" "${profile_args[@]}" > "$work/profile.tmp" \
+  && mv "$work/profile.tmp" "$work/profile.txt" && cat "$work/profile.txt"
 pack more.tgz runs/gpu-cut runs/albumentations profile.txt
 echo "== plan: done $(date -u +%T)"

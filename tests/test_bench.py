@@ -57,6 +57,17 @@ def test_the_gpu_plan_killed_halfway_leaves_every_finished_result(tmp_path, lear
     assert not [n for n in names if n.endswith("checkpoint.pt")]
 
 
+def test_the_gpu_plan_skips_what_no_longer_fits_before_its_deadline(tmp_path, learnable):
+    env = {**os.environ, "S11_DATA": str(learnable), "S11_SEEDS": "1", "PYTHON": sys.executable,
+           "S11_WORK": str(tmp_path / "work"), "S11_DEADLINE": "10"}
+    done = subprocess.run(["bash", "bench/gpu_plan.sh", str(tmp_path / "out")], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=120)
+    for name in ("decode", "gpu", "gpu-fixed", "notebook", "gpu-cut", "albumentations", "profile"):
+        assert f"== {name}: skipped" in done.stdout, done.stdout[-2000:]
+    assert "== plan: done" in done.stdout
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["log.txt"]  # nothing half-packed
+
+
 def test_record_reads_every_group_with_its_seeds_in_order(tmp_path):
     for group, seeds in (("gpu", (1, 2, 10)), ("peer-airbench94", (1, 2))):
         for s in seeds:
