@@ -17,7 +17,7 @@ CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "hors
 DEVICES = ("auto", "cuda", "mps", "cpu")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 AUGMENTS = ("albumentations", "gpu")
-LR_RULES = ("edge", "cut", "turning", "steepest", "valley", "minimum")  # lr_rules.RULES, named here for the CLI
+LR_RULES = ("diverge", "edge", "cut", "turning", "steepest", "valley", "minimum")  # lr_rules.RULES, named here for the CLI
 GRADCAM_LAYERS = ("prep", "layer1", "layer2", "layer3")
 MIN_FINDER_ITERS = 5  # fewer range-test batches give no curve to read (lr_rules.MIN_POINTS)
 
@@ -65,7 +65,7 @@ class Config:
     finder_end_lr: float = 10.0  # the range test's last LR (it stops early once the loss is 5x its best)
     finder_iters: int | None = None  # batches of the test (>= 5); None = two epochs' worth, at least 20, at most 100
     finder_repeat: int = 1  # range tests, one seed each (seed, seed+1, ...), on data read once; their median pair is used
-    lr_rule: str = field(default="edge", metadata={"choices": LR_RULES})  # how LRMIN/LRMAX are read off the curve (README)
+    lr_rule: str = field(default="diverge", metadata={"choices": LR_RULES})  # how LRMIN/LRMAX are read off the curve (README)
 
     # run
     seed: int = 1  # seeds the model's initialisation, the shuffling and the augmentations

@@ -28,7 +28,7 @@ def default_iters(steps_per_epoch: int) -> int:
 
 def range_test(model: nn.Module, optimizer: torch.optim.Optimizer, criterion: nn.Module, loader,
                device: torch.device, *, start_lr: float = 1e-4, end_lr: float = 10.0, num_iter: int = 100,
-               autocast_dtype: torch.dtype | None = None, progress: bool = False, rule: str = "edge") -> RangeTest:
+               autocast_dtype: torch.dtype | None = None, progress: bool = False, rule: str = "diverge") -> RangeTest:
     """Run the exponential LR range test on ``loader`` and read LRMIN and LRMAX off its curve with ``rule``.
 
     Uses the real model, optimizer and loss; the model's weights and the optimizer's state

@@ -9,13 +9,16 @@ that is marked untrusted, whatever the rule. On a healthy curve (it fell, then t
 each rule reads its own pair (README, "How LRMIN and LRMAX are found"; the rules side by
 side on real curves are in bench/RESULTS.md):
 
-* ``edge`` (default): Smith's reading of the range test (2017, sec. 3.3; 2018, sec. 4.1):
-  LRMIN where the loss starts to fall (it has fallen by ``FALL_FRACTION`` of its drop),
-  LRMAX the *largest* LR that still makes progress: the valley's far edge, the last LR
-  before the loss turns up (climbs back a quarter of its drop, ``first_rise``). The far
-  edge is where the net stops tolerating the LR, a sharp and repeatable feature; the
-  lowest point of a flat, noisy valley floor is not (it wandered 0.067-0.27 across seeds
-  on an H200, 0.085-0.17 on the CPU curves of bench/RESULTS.md).
+* ``diverge`` (default): LRMIN where the loss starts to fall (it has fallen by
+  ``FALL_FRACTION`` of its drop); LRMAX half the LR at which the sweep diverges, where the
+  smoothed loss has climbed all the way back to its starting value (or became NaN): Bengio's
+  rule that the best LR is within a factor of 2 of the largest that does not diverge
+  (2012, sec. 3.1.1), and Smith's reading of the test's upper end, where the loss
+  "explodes" (2018, sec. 4.1). Divergence is the curve's sharpest, most repeatable feature;
+  its lowest point and its first small rise are not: a noisy valley floor moves the one,
+  a transient bump the other (bench/RESULTS.md section 5).
+* ``edge``: the valley's far edge, the last LR before the loss turns up (climbs back a
+  quarter of its drop, ``first_rise``); LRMIN as diverge.
 * ``cut``: LRMAX at the lowest point of the smoothed loss before it turns up; LRMIN as edge.
 * ``turning``: Smith's turning point, LRMAX where the loss turns up; LRMIN = LRMAX / 10.
 * ``steepest``: torch-lr-finder's suggestion, LRMAX at the steepest fall of its
@@ -38,6 +41,7 @@ from .config import MIN_FINDER_ITERS
 MIN_POINTS = MIN_FINDER_ITERS  # fewer usable points give no curve to read
 FALL_FRACTION = 0.10  # LRMIN: where the loss has fallen by this share of its total drop
 FALLBACK_DIV = 10.0  # LRMIN = LRMAX / this when a rule or the curve says no more; also a decade below a turn-up
+DIVERGE_DIV = 2.0  # diverge: LRMAX = the LR at which the loss is back at its start / this (Bengio, 2012)
 RISE_OF_DROP = 0.25  # the curve is cut where the loss rises this share of its drop so far above its minimum...
 RISE_OF_START = 0.05  # ...or this share of the starting loss, whichever is larger (ignores early noise)
 FLAT_OF_START = 0.05  # a curve whose loss never fell by this share of its start is flat: nothing to read
@@ -61,7 +65,7 @@ class RangeTest:
     note: str  # what the curve showed and how lr_min and lr_max were picked
     trusted: bool = True  # False: the curve could not answer and the pair is a fallback
     warnings: tuple[str, ...] = ()  # why the pair cannot be trusted, or looks doubtful; empty when it is fine
-    rule: str = "edge"
+    rule: str = "diverge"
     seed: int | None = None
 
 
@@ -73,7 +77,8 @@ class Shape:
     losses: np.ndarray  # the usable raw losses
     curve: np.ndarray  # their centred moving average
     cut: int  # index of the first clear rise (or of the first NaN); the valley is curve[:cut]
-    lr_start_fall: float  # LRMIN of the edge and cut rules: where the loss has fallen by FALL_FRACTION of its drop
+    lr_start_fall: float  # LRMIN of the diverge, edge and cut rules: where the loss has fallen by FALL_FRACTION of its drop
+    lr_diverged: float | None  # the first LR past the valley where the loss is back at its start, or NaN; None if never
 
 
 # A rule: Shape -> (lr_min, lr_max, how it read them).
@@ -112,6 +117,15 @@ def first_rise(smoothed: np.ndarray) -> int:
 
 # ---------------------------------------------------------------------------------------
 # The rules, on a healthy curve
+
+
+def diverge(s: Shape) -> tuple[float, float, str]:
+    if s.lr_diverged is None:
+        lr_min, lr_max, how = edge(s)
+        return lr_min, lr_max, f"the loss never climbed back to its start: {how}"
+    return s.lr_start_fall, s.lr_diverged / DIVERGE_DIV, (f"LRMAX half the LR at which it diverged ({s.lr_diverged:.3g}: "
+                                                          "back at its starting loss), LRMIN where the loss has fallen "
+                                                          f"by {FALL_FRACTION:.0%} of its drop")
 
 
 def edge(s: Shape) -> tuple[float, float, str]:
@@ -162,7 +176,7 @@ def minimum(s: Shape) -> tuple[float, float, str]:
                                            f"LRMIN = LRMAX/{FALLBACK_DIV:g}")
 
 
-RULES: dict[str, Rule] = {"edge": edge, "cut": cut, "turning": turning, "steepest": steepest, "valley": valley,
+RULES: dict[str, Rule] = {"diverge": diverge, "edge": edge, "cut": cut, "turning": turning, "steepest": steepest, "valley": valley,
                           "minimum": minimum}
 
 
@@ -170,7 +184,7 @@ RULES: dict[str, Rule] = {"edge": edge, "cut": cut, "turning": turning, "steepes
 # Reading a curve
 
 
-def read_curve(lrs: Sequence[float], losses: Sequence[float], rule: str = "edge") -> RangeTest:
+def read_curve(lrs: Sequence[float], losses: Sequence[float], rule: str = "diverge") -> RangeTest:
     """Read LRMIN and LRMAX off a range test's curve with ``rule``, saying what the curve showed."""
     lrs, losses = np.asarray(lrs, dtype=float), np.asarray(losses, dtype=float)
     if rule not in RULES:
@@ -210,9 +224,11 @@ def read_curve(lrs: Sequence[float], losses: Sequence[float], rule: str = "edge"
         return result(lr_max / FALLBACK_DIV, lr_max, f"the loss fell to the sweep's end (LR {lrs[usable - 1]:.3g}) "
                       f"without turning up; LRMAX at its steepest fall, at least a decade below the end, LRMIN = "
                       f"LRMAX/{FALLBACK_DIV:g}", trusted=False)
-    floor = curve[:rise].min()
-    i_start = int(np.argmax(curve[:rise] <= start - FALL_FRACTION * (start - floor)))
-    shape = Shape(lrs[:usable], losses[:usable], curve, rise, float(lrs[i_start]))
+    i_floor = int(np.argmin(curve[:rise]))
+    i_start = int(np.argmax(curve[:rise] <= start - FALL_FRACTION * (start - curve[i_floor])))
+    back = np.flatnonzero(curve[i_floor:] >= start)
+    lr_diverged = float(lrs[i_floor + back[0]]) if len(back) else float(lrs[usable]) if went_nan else None
+    shape = Shape(lrs[:usable], losses[:usable], curve, rise, float(lrs[i_start]), lr_diverged)
     lr_min, lr_max, how = RULES[rule](shape)
     turned = f"the loss turned up at LR {lrs[rise]:.3g}" if rise < usable else went_nan.removeprefix("; ")
     note = f"{turned}; {how}"

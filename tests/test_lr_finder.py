@@ -34,7 +34,7 @@ def test_lrmax_comes_before_the_loss_turns_up_never_from_the_late_recovery():
 def test_lrmin_is_where_the_loss_has_fallen_by_a_tenth_of_its_drop():
     losses = np.r_[np.full(10, 2.0), np.linspace(2.0, 1.0, 11)[1:], np.linspace(1.0, 5.0, 10)]
     lrs = np.logspace(-4, 1, len(losses))
-    rt = read_curve(lrs, losses)
+    rt = read_curve(lrs, losses, "edge")
     i_min, i_max = list(lrs).index(rt.lr_min), list(lrs).index(rt.lr_max)
     assert rt.smoothed[i_min] <= 2.0 - 0.1 * (2.0 - rt.smoothed[i_max]) < rt.smoothed[i_min - 1]
     assert rt.lr_min < rt.lr_max and rt.warnings == ()

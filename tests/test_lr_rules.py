@@ -26,6 +26,7 @@ def test_the_config_offers_every_rule():
 
 
 @pytest.mark.parametrize("rule, low, high", [
+    ("diverge", 0.3, 0.42),  # half the LR at which the climb is back at 2.3 (0.75, a little earlier once smoothed)
     ("edge", 0.25, 0.55),  # the last LR before the climb is clear, a step below turning
     ("cut", 0.01, 0.2),  # somewhere on the flat floor: where exactly is noise
     ("turning", 0.3, 0.6),  # just past the floor's end
@@ -39,8 +40,8 @@ def test_each_rule_reads_lrmax_where_it_says_on_a_known_shape(rule, low, high):
     assert rt.trusted and rt.rule == rule and "turned up at LR" in rt.note
 
 
-def test_edge_and_cut_take_lrmin_where_the_loss_starts_to_fall_the_others_a_decade_below_lrmax():
-    for rule in ("edge", "cut"):
+def test_diverge_edge_and_cut_take_lrmin_where_the_loss_starts_to_fall_the_others_a_decade_below_lrmax():
+    for rule in ("diverge", "edge", "cut"):
         rt = read_curve(LRS, valley_curve(), rule)
         i = list(LRS).index(rt.lr_min)
         drop = rt.smoothed[0] - np.nanmin(rt.smoothed[:80])
@@ -51,12 +52,27 @@ def test_edge_and_cut_take_lrmin_where_the_loss_starts_to_fall_the_others_a_deca
         assert rt.lr_min == pytest.approx(rt.lr_max / 10)
 
 
+def test_a_transient_bump_on_the_floor_moves_the_edge_but_not_the_divergence():
+    """As the CPU curve of seed 4: a few batches jump up, the loss comes back to the floor, then diverges."""
+    bump = valley_curve() + 1.0 * np.exp(-(((X - np.log10(0.05)) / 0.15) ** 2))  # up to 2.0, below the start
+    calm, bumped = read_curve(LRS, valley_curve()), read_curve(LRS, bump)
+    assert bumped.lr_max == calm.lr_max and "diverged" in bumped.note
+    assert read_curve(LRS, bump, "edge").lr_max < 0.1 < read_curve(LRS, valley_curve(), "edge").lr_max
+
+
+def test_a_curve_that_never_climbs_back_to_its_start_reads_diverge_as_the_edge():
+    curve = np.interp(X, [-4, -3, -2, np.log10(0.3), 1], [2.3, 2.3, 1.0, 1.0, 2.0])  # turns up, never back to 2.3
+    rt = read_curve(LRS, curve)
+    assert rt.lr_max == read_curve(LRS, curve, "edge").lr_max and "never climbed back to its start" in rt.note
+
+
 def test_edge_is_the_far_end_of_the_floor_not_its_lowest_point():
     """A floor tilted slightly downhill, then up: the lowest point moves with the tilt, the far edge does not."""
     for tilt in (-0.02, 0.0, 0.02):
         curve = valley_curve() + np.where((X > -2) & (X < np.log10(0.3)), tilt * (X + 2), 0)
         rt = read_curve(LRS, curve, "edge")
         assert 0.25 <= rt.lr_max <= 0.55
+        assert read_curve(LRS, curve, "cut").lr_max < 0.2 if tilt >= 0 else True
 
 
 def test_a_sweep_cut_short_by_nan_says_so_and_is_read_up_to_the_nan():
@@ -65,6 +81,7 @@ def test_a_sweep_cut_short_by_nan_says_so_and_is_read_up_to_the_nan():
     assert "the loss became NaN at LR 0.316" in rt.note
     assert "sweep's end" not in rt.note
     assert rt.trusted and rt.lr_max < 0.32
+    assert read_curve(LRS, losses).lr_max == pytest.approx(0.316 / 2, rel=0.01)  # NaN is divergence
 
 
 def test_a_flat_curve_is_untrusted_under_every_rule():
@@ -76,7 +93,7 @@ def test_a_flat_curve_is_untrusted_under_every_rule():
 
 def fake(lr_min: float, lr_max: float, seed: int, trusted: bool = True) -> RangeTest:
     return RangeTest(LRS, valley_curve(), valley_curve(), lr_min, lr_max, "note", trusted,
-                     () if trusted else ("cannot be trusted",), "edge", seed)
+                     () if trusted else ("cannot be trusted",), "diverge", seed)
 
 
 def test_the_median_of_several_tests_takes_each_lr_s_median_and_warns_on_a_wide_spread():

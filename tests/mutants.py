@@ -1,0 +1,46 @@
+"""Put each bug back, one at a time, and check that its test fails: a test earns its place by
+catching its bug. Not collected by pytest (a script): run it from the repository root,
+
+    python tests/mutants.py          # every mutation
+    python tests/mutants.py 3 5      # some of them
+
+Each row: the file, the right code, the bug, and the test that must catch it. The file is
+restored after each run, whatever happens.
+"""
+import os
+import pathlib
+import subprocess
+import sys
+
+MUTATIONS = [
+ ("s11lib/run.py", '("true", mis.labels)', '("true", mis.preds)', "tests/test_run.py::test_the_true_class_maps_come_from_the_true_classes"),
+ ("s11lib/run.py", 'plots.gradcam_pairs(r.cams["predicted"], r.cams["true"]', 'plots.gradcam_pairs(r.cams["predicted"], r.cams["predicted"]', "tests/test_run.py::test_the_true_class_maps_come_from_the_true_classes"),
+ ("s11lib/run.py", 'run_range_tests(state.model, state.cfg, state.train_loader, state.device)', 'run_range_tests(state.model, state.cfg, state.test_loader, state.device)', "tests/test_run.py::test_the_range_test_reads_the_training_loader_never_the_test_loader"),
+ ("s11lib/engine.py", 'nesterov=cfg.momentum > 0', 'nesterov=False', "tests/test_engine.py::test_training_uses_the_recipes_sgd_nesterov_momentum_and_weight_decay"),
+ ("s11lib/engine.py", 'weight_decay=cfg.weight_decay)', 'weight_decay=0)', "tests/test_engine.py::test_training_uses_the_recipes_sgd_nesterov_momentum_and_weight_decay"),
+ ("s11lib/loaders.py", '            idx = order[start : start + self.batch_size]\n', '            idx = order[start : start + self.batch_size]\n            idx = idx + torch.as_tensor(np.zeros(1, dtype=np.int64), device=dev)\n', "tests/test_loaders.py::test_device_loader_builds_no_tensor_from_host_data_per_batch"),
+ ("s11lib/loaders.py", '            idx = order[start : start + self.batch_size]\n', '            idx = idx_ = order[start : start + self.batch_size] + torch.from_numpy(np.zeros(1, dtype=np.int64)).to(dev)\n', "tests/test_loaders.py::test_device_loader_builds_no_tensor_from_host_data_per_batch"),
+ ("s11lib/lr_rules.py", 'float(s.lrs[s.cut - 1])', 'float(s.lrs[int(np.argmin(s.curve[: s.cut]))])', "tests/test_lr_rules.py::test_edge_is_the_far_end_of_the_floor_not_its_lowest_point"),
+ ("s11lib/lr_rules.py", 'back = np.flatnonzero(curve[i_floor:] >= start)', 'back = np.flatnonzero(curve[i_floor:] >= curve[i_floor] + 0.25 * (start - curve[i_floor]))', "tests/test_lr_rules.py::test_a_transient_bump_on_the_floor_moves_the_edge_but_not_the_divergence"),
+ ("s11lib/lr_rules.py", '    if rise == usable and not went_nan:', '    if rise == usable:', "tests/test_lr_rules.py::test_a_sweep_cut_short_by_nan_says_so_and_is_read_up_to_the_nan"),
+ ("s11lib/run.py", '    if not search.trusted:\n        shown', '    if False:\n        shown', "tests/test_run.py::test_train_refuses_an_untrusted_range_test_and_leaves_nothing"),
+ ("s11lib/lr_rules.py", 'lr_max = float(np.exp(np.median(np.log([t.lr_max for t in tests]))))', 'lr_max = float(np.median([t.lr_max for t in tests]))', "tests/test_lr_rules.py::test_the_median_of_several_tests_takes_each_lr_s_median_and_warns_on_a_wide_spread"),
+ ("s11lib/outputs.py", '    for seed_dir in out.glob("seed-*"):', '    for seed_dir in []:', "tests/test_dead_ends.py::test_repeat_overwrite_removes_the_seeds_it_no_longer_trains"),
+ ("s11lib/run.py", '    if resume is None and not progress["epoch"]:\n        folder.discard()', '    if False:\n        folder.discard()', "tests/test_dead_ends.py::test_a_found_lrmax_below_the_given_min_lr_leaves_nothing"),
+ ("s11lib/schedule.py", '    iterations = np.arange(2 * cycles + 1, dtype=np.int64) * step_size', '    iterations = np.arange(2 * cycles * step_size + 1, dtype=np.int64)', "tests/test_dead_ends.py::test_a_huge_zigzag_is_its_corners"),
+ ("bench/profile_epoch.py", 'if e.device_type == DeviceType.CUDA]', ']', "tests/test_bench.py::test_the_profile_counts_device_events_only_and_overlaps_once"),
+ ("bench/airbench_peer.py", '            spans.append(ms)\n', '', "tests/test_bench.py::test_the_peers_time_is_the_spans_airbench_times_itself"),
+]
+
+only = sys.argv[1:]
+for i, (path, a, b, test) in enumerate(MUTATIONS):
+    if only and str(i) not in only:
+        continue
+    p = pathlib.Path(path); src = p.read_text()
+    assert src.count(a) == 1, (path, a)
+    p.write_text(src.replace(a, b))
+    try:
+        r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", test], capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    finally:
+        p.write_text(src)
+    print(i, "CAUGHT" if r.returncode != 0 else "MISSED", path, b[:60].replace("\n", " "), flush=True)
