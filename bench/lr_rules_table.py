@@ -50,11 +50,16 @@ def main() -> None:
           f"{len(first['lrs'])} batches from {first['lrs'][0]:.3g} to {first['lrs'][-1]:.3g}; "
           f"{first['machine']}; commit {first['commit']}; {first['date']}\n")
     print(table(recorded))
-    print("\nwhere each curve turned up (first clear rise of the smoothed loss):",
+    print("\nwhere each curve diverged (back at its starting loss):", ", ".join(
+        f"seed {c['seed']}: LR {2 * read_curve(c['lrs'], c['losses']).lr_max:.3g}" for c in recorded))
+    print("where each curve turned up (first clear rise of the smoothed loss):",
           ", ".join(f"seed {c['seed']}: LR {read_curve(c['lrs'], c['losses'], 'turning').lr_max:.3g}"
                     for c in recorded))
     print("lowest smoothed loss:", ", ".join(
         f"seed {c['seed']}: {np.nanmin(read_curve(c['lrs'], c['losses']).smoothed):.3f}" for c in recorded))
+    print("LRMAX / LRMIN of the default rule:", ", ".join(
+        f"seed {c['seed']}: {read_curve(c['lrs'], c['losses']).lr_max / read_curve(c['lrs'], c['losses']).lr_min:.0f}"
+        for c in recorded))
 
 
 if __name__ == "__main__":

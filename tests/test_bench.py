@@ -50,7 +50,7 @@ def test_the_gpu_plan_killed_halfway_leaves_every_finished_result(tmp_path, lear
     assert sorted(summary["groups"]) == ["gpu", "gpu-fixed"]
     fixed = summary["groups"]["gpu-fixed"]
     assert (fixed["min_lr"], fixed["max_lr"], fixed["seed"]) == ([0.004], [0.4], [1])
-    assert summary["groups"]["gpu"]["lr_rule"] == ["edge"] and fixed["group_wall_seconds"] >= 0
+    assert summary["groups"]["gpu"]["lr_rule"] == ["diverge"] and fixed["group_wall_seconds"] >= 0
     with tarfile.open(out / "gpu.tgz") as t:
         names = t.getnames()
     assert "runs/gpu/seed-1/metrics.json" in names and "runs/gpu/seed-1/lr_finder.json" in names
