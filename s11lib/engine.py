@@ -116,7 +116,9 @@ def train_one_epoch(model: nn.Module, loader: Iterable, optimizer: torch.optim.O
     """One pass over ``loader``, stepping ``scheduler`` after every batch.
 
     Returns:
-        {"loss", "accuracy" (percent), "lrs" (the LR each batch was trained at), "seconds"}.
+        {"loss", "accuracy" (percent), "lrs" (the LR each batch was trained at), "seconds"}; "seconds"
+        is the loop's wall time, read after the ``.item()`` that ends it has waited for the device:
+        training alone, as the peer's time is (bench/RESULTS.md, "How the two sides are timed").
 
     Raises:
         NonFiniteLoss: a batch's loss was NaN or infinite (checked once, at the end: a check

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -28,9 +26,17 @@ def one_error(code, err: str, message: str, expected: int = 2) -> None:
     assert "Traceback" not in err and "usage:" not in err
 
 
-def cli(*args) -> tuple[int, str]:
-    done = subprocess.run([sys.executable, "-m", "s11lib", *map(str, args)], capture_output=True, text=True, timeout=300)
-    return done.returncode, done.stderr
+@pytest.fixture
+def cli(capsys):
+    """``python -m s11lib ARGS`` in this process (no interpreter start per call): (exit status, stderr)."""
+    def call(*args) -> tuple[int, str]:
+        capsys.readouterr()
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as e:  # argparse's errors, as python -m s11lib exits with them
+            code = e.code
+        return code, capsys.readouterr().err
+    return call
 
 
 # 1. the zigzag draws its corners: memory grows with the cycles, not the iterations
@@ -41,7 +47,7 @@ def test_a_huge_zigzag_is_its_corners():
     np.testing.assert_allclose(lrs, zigzag_lr(it, lr_min=0.001, lr_max=0.1, step_size=100_000_000))
 
 
-def test_the_zigzag_command_with_a_huge_step_size_is_quick(tmp_path):
+def test_the_zigzag_command_with_a_huge_step_size_is_quick(tmp_path, cli):
     code, err = cli("zigzag", "--out", tmp_path / "z.png", "--step-size", "100000000", "--cycles", "3")
     assert code == 0 and (tmp_path / "z.png").stat().st_size > 0, err
 
@@ -81,7 +87,7 @@ def test_ctrl_c_during_the_range_test_leaves_nothing(tmp_path, learnable, capsys
     (["zigzag", "--out", "OUT/z.png", "--lr-max", "inf"], "must be a finite number"),
     (["zigzag", "--out", "OUT/z.png", "--cycles", "100000"], "cycles between 1 and 10,000"),
 ])
-def test_figure_names_and_values_are_checked_before_any_work(args, message, tmp_path, cli_checkpoint):
+def test_figure_names_and_values_are_checked_before_any_work(args, message, tmp_path, cli_checkpoint, cli):
     args = [str(cli_checkpoint) if a == "CKPT" else a.replace("OUT", str(tmp_path)) for a in args]
     code, err = cli(*args)
     one_error(code, err, message)
@@ -158,12 +164,12 @@ def test_the_messages_name_the_notebooks_knobs_too():
     (["train", "--epochs", "3"], "python -m s11lib train: train needs --out DIR"),
     (["train", "--out", "OUT", "--epochs", "1"], "the shortest run is --epochs 2 --peak-epoch 1"),
 ])
-def test_flag_errors_are_one_line_of_the_command_they_belong_to(args, message, tmp_path):
+def test_flag_errors_are_one_line_of_the_command_they_belong_to(args, message, tmp_path, cli):
     code, err = cli(*[str(tmp_path) if a == "DIR" else str(tmp_path / "o") if a == "OUT" else a for a in args])
     one_error(code, err, message)
 
 
-def test_bad_archives_and_images_are_one_honest_line(tmp_path, sources):
+def test_bad_archives_and_images_are_one_honest_line(tmp_path, sources, cli):
     (tmp_path / "fake.tar.gz").write_text("not an archive\n")
     code, err = cli("train", "--data", tmp_path / "fake.tar.gz", "--out", tmp_path / "o", "--min-lr", "0.01",
                     "--max-lr", "0.1", *TINY)
@@ -177,7 +183,7 @@ def test_bad_archives_and_images_are_one_honest_line(tmp_path, sources):
 
 @pytest.mark.parametrize("data_dir, message", [("/proc/cifar", "cannot write into --data-dir /proc/cifar"),
                                                ("FILE", "is a file; name a folder")])
-def test_a_bad_data_dir_is_named_not_blamed_on_the_internet(data_dir, message, tmp_path):
+def test_a_bad_data_dir_is_named_not_blamed_on_the_internet(data_dir, message, tmp_path, cli):
     (tmp_path / "file").write_text("x")
     code, err = cli("train", "--data-dir", tmp_path / "file" if data_dir == "FILE" else data_dir, "--out",
                     tmp_path / "o", "--min-lr", "0.01", "--max-lr", "0.1", *TINY)
