@@ -333,7 +333,7 @@ def _lrs(state: State, folder: RunFolder, progress: dict) -> tuple[float, float]
     for message in search.warnings:
         print(f"warning: LR range test: {message}", file=sys.stderr)
     print(f"LR range test ({sum(len(t.lrs) for t in search.tests)} batches, {state.finder_seconds:.1f}s): "
-          f"LRMIN {lr_min:.4g}, LRMAX {lr_max:.4g} ({search.note if len(search.tests) > 1 else search.tests[0].note})")
+          f"LRMIN {lr_min:.4g}, LRMAX {lr_max:.4g} ({search.note})")
     return lr_min, lr_max
 
 
