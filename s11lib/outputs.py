@@ -4,6 +4,7 @@ time, and left as they were found when a run fails before it trained anything.""
 from __future__ import annotations
 
 import contextlib
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -112,8 +113,6 @@ def claimed(out: Path, *, overwrite: bool = False, resume: bool = False, outputs
 
 def clear(out: Path, outputs=TRAIN_OUTPUTS) -> None:
     """Remove an old run's files from ``out``: its outputs, its summaries and its seed folders."""
-    import shutil
-
     for name in (*outputs, "repeats.json", *FIND_LR_OUTPUTS):
         (out / name).unlink(missing_ok=True)
     for seed_dir in out.glob("seed-*"):

@@ -34,7 +34,7 @@ from .datasets import Cifar10, load_cifar10
 from .engine import NonFiniteLoss, autocast_dtype, build_model, evaluate, flip_tta_accuracy, start_run
 from .engine import fit as fit_cycle
 from .gradcam import gradcam, overlay
-from .loaders import loader_state, make_loaders, set_loader_state
+from .loaders import DeviceLoader, loader_state, make_loaders, set_loader_state
 from .lr_finder import find_lrs as run_range_tests
 from .lr_rules import LRSearch
 from .mistakes import (Misclassified, confusion_matrix, find_misclassified, most_confused, per_class_accuracy,
@@ -475,19 +475,25 @@ def find_lr_job(cfg: Config, folder: RunFolder) -> LRSearch:
 
 
 def gradcam_job(cfg: Config, ckpt: dict, path: Path, out: Path, *, layer: str, target: str) -> None:
-    """GradCAM of a checkpoint's worst mistakes on its own test images, drawn into ``out``."""
+    """GradCAM of a checkpoint's worst mistakes on its own test images, drawn into ``out``.
+
+    Only the test split is loaded onto the device: ``prepare`` would also build the training
+    loader (with ``--augment gpu``, the whole padded training set on the device) for nothing.
+    """
     doing = "reading the data"
     try:
-        state = prepare(cfg)
-        checkpoint.load_weights(state.model, ckpt, path)
+        device = start_run(cfg)
+        model = build_model(cfg, device)
+        checkpoint.load_weights(model, ckpt, path)
+        data = load_cifar10(cfg.data, data_dir=cfg.data_dir, subset=cfg.subset)  # the test images the run scored
         doing = "scoring the test set"
-        outputs = evaluate(state.model, state.test_loader, nn.CrossEntropyLoss(), state.device,
-                           dtype=autocast_dtype(cfg.precision, state.device), keep_outputs=True)["outputs"]
-        mis = find_misclassified(state.data.test, outputs, spread=cfg.misclassified_by_class)
+        outputs = evaluate(model, DeviceLoader(data.test, cfg.batch_size, device, train=False), nn.CrossEntropyLoss(),
+                           device, dtype=autocast_dtype(cfg.precision, device), keep_outputs=True)["outputs"]
+        mis = find_misclassified(data.test, outputs, spread=cfg.misclassified_by_class)
         doing = "drawing GradCAM maps"
         targets = ("predicted", "true") if target == "both" else (target,)
-        cams = {t: overlay(mis.images, gradcam(state.model, mis.images, mis.preds if t == "predicted" else mis.labels,
-                                               state.device, layer=layer)) for t in targets}
+        cams = {t: overlay(mis.images, gradcam(model, mis.images, mis.preds if t == "predicted" else mis.labels,
+                                               device, layer=layer)) for t in targets}
     except KeyboardInterrupt:
         raise Interrupted(f"interrupted while {doing}; nothing was written") from None
     if target == "both":
@@ -496,5 +502,4 @@ def gradcam_job(cfg: Config, ckpt: dict, path: Path, out: Path, *, layer: str, t
         fig = plots.misclassified(cams[target], mis.labels, mis.preds, mis.probs,
                                   title=f"GradCAM ({layer}) for the {target} class, {_order(cfg)}")
     plots.save(fig, out, close=True)
-    print(f"wrote {out} ({len(mis.labels)} misclassified of {len(state.data.test)} test images, "
-          f"from {state.data.source})")
+    print(f"wrote {out} ({len(mis.labels)} misclassified of {len(data.test)} test images, from {data.source})")
