@@ -3,8 +3,9 @@
 Flags are generated from ``Config``'s fields (help text from their comments), so a flag
 cannot drift from the field it sets. Arguments are parsed and checked before torch and the
 other heavy libraries are imported, so ``--help`` and a typo answer at once. The work itself
-is ``run.py``'s; this module parses, dispatches and maps errors to exit statuses: bad input
-2, a diverged run 3, an interrupted one 130, each with one ``error:`` line.
+is ``run.py``'s, what each command does around it ``commands.py``'s; this module parses,
+dispatches and maps errors to exit statuses: bad input 2, a diverged run 3, an interrupted one
+130, each with one ``error:`` line.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import sys
 from pathlib import Path
 
 from . import config as config_module
-from .config import Config, ConfigError, Diverged, InputError, Interrupted
+from .commands import (ZIGZAG_MAX_CYCLES, cmd_find_lr, cmd_gradcam, cmd_repeat, cmd_resume, cmd_summary,
+                       cmd_train, cmd_zigzag)
+from .config import Config, Diverged, InputError, Interrupted
 from .flags import EXIT_BAD_INPUT, Parser, add_config_flags, config_from_args, finite_float, out_path
 
 EXIT_DIVERGED, EXIT_INTERRUPTED = 3, 130
@@ -25,7 +28,6 @@ GRADCAM_TARGETS = ("predicted", "true", "both")
 FIND_LR_FIELDS = ("data", "data_dir", "subset", "augment", "cutout", "workers", "batch_size", "momentum", "weight_decay",
                   "logit_scale", "finder_start_lr", "finder_end_lr", "finder_iters", "lr_rule", "seed", "device",
                   "precision", "progress")  # what a range test depends on; find-lr takes no training-only flag
-ZIGZAG_MAX_CYCLES = 10_000  # a plot of more cycles is a solid block of colour
 
 
 def build_parser() -> Parser:
@@ -72,108 +74,6 @@ def build_parser() -> Parser:
     return parser
 
 
-# ---------------------------------------------------------------------------------------
-# Commands
-
-
-def cmd_train(cfg: Config, out: Path, overwrite: bool = False) -> dict:
-    from . import run
-    from .datasets import check_source
-    from .outputs import claimed
-
-    check_source(cfg.data)
-    with claimed(out, overwrite=overwrite) as folder:
-        return run.train_job(cfg, folder)
-
-
-def cmd_resume(path: Path, overrides: dict) -> dict:
-    """Continue the run in ``path`` (a run folder or its checkpoint.pt) from its checkpoint, with its own config."""
-    from . import checkpoint, run
-    from .checkpoint import CheckpointError
-    from .outputs import checkpoint_file, claimed
-
-    ckpt_path = checkpoint_file(path)
-    ckpt = checkpoint.load(ckpt_path)
-    cfg = dataclasses.replace(ckpt["config"], **overrides)
-    if ckpt["epoch"] >= cfg.epochs:
-        raise CheckpointError(f"the run in {ckpt_path.parent} already finished all {cfg.epochs} epochs; nothing to resume")
-    with claimed(ckpt_path.parent, resume=True) as folder:
-        return run.train_job(cfg, folder, resume=ckpt)
-
-
-def cmd_repeat(cfg: Config, out: Path, repeat: int, overwrite: bool = False) -> dict:
-    if repeat < 1:
-        raise ConfigError(f"repeat must be >= 1, got {repeat}")
-    from . import run
-    from .datasets import check_source
-    from .engine import resolve_device
-    from .outputs import claimed
-
-    resolve_device(cfg.device)
-    check_source(cfg.data)
-    with claimed(out, overwrite=overwrite) as folder:
-        summary = run.repeat_job(cfg, folder, repeat, overwrite=overwrite)
-    print(f"{repeat} seeds: test accuracy {', '.join(f'{a:.2f}' for a in summary['test_accuracy'])}; "
-          f"median {summary['median']:.2f}%, mean {summary['mean']:.2f}%, std {summary['std']:.2f}; "
-          f"with flip TTA median {summary['median_tta']:.2f}%")
-    return summary
-
-
-def cmd_find_lr(cfg: Config, out: Path, overwrite: bool = False) -> None:
-    from . import run
-    from .datasets import check_source
-    from .outputs import FIND_LR_OUTPUTS, RUN_FILES, claimed
-
-    check_source(cfg.data)
-    with claimed(out, overwrite=overwrite, outputs=FIND_LR_OUTPUTS, run_files=(*RUN_FILES, *FIND_LR_OUTPUTS)) as folder:
-        run.find_lr_job(cfg, folder)
-
-
-def cmd_zigzag(args: argparse.Namespace) -> None:
-    if not 0 < args.lr_min < args.lr_max:
-        raise ConfigError(f"need 0 < lr-min < lr-max, got {args.lr_min} and {args.lr_max}")
-    if args.step_size <= 0 or not 0 < args.cycles <= ZIGZAG_MAX_CYCLES:
-        raise ConfigError(f"step-size must be > 0 and cycles between 1 and {ZIGZAG_MAX_CYCLES:,}")
-    from .outputs import figure_path, make_dirs, remove_empty
-
-    created = make_dirs(figure_path(args.out).parent)
-    try:
-        from . import plots
-        from .schedule import zigzag_corners
-
-        it, lrs = zigzag_corners(lr_min=args.lr_min, lr_max=args.lr_max, step_size=args.step_size, cycles=args.cycles)
-        plots.save(plots.zigzag(it, lrs), args.out, close=True)
-    except BaseException:
-        remove_empty(created)
-        raise
-    print(f"wrote {args.out}")
-
-
-def cmd_gradcam(args: argparse.Namespace) -> None:
-    from . import checkpoint, run
-    from .datasets import check_source
-    from .outputs import checkpoint_file, figure_path, make_dirs, remove_empty
-
-    path = checkpoint_file(args.checkpoint)
-    ckpt = checkpoint.load(path)
-    cfg = ckpt["config"]
-    data_source = args.data if args.data is not None else cfg.data
-    check_source(data_source)
-    cfg = dataclasses.replace(cfg, device=args.device, data=data_source)
-    created = make_dirs(figure_path(args.out).parent)
-    try:
-        run.gradcam_job(cfg, ckpt, path, args.out, layer=args.gradcam_layer or cfg.gradcam_layer, target=args.target)
-    except BaseException:
-        remove_empty(created)
-        raise
-
-
-def cmd_summary() -> None:
-    from .model import ResNet9, summary
-
-    print(summary(ResNet9()))
-
-
 def _raise_interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
@@ -206,11 +106,20 @@ def parse(argv: list[str] | None) -> tuple[argparse.Namespace, argparse.Argument
     return args, command
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run a command; bad input exits 2, a diverged run 3, an interrupted one 130, each with one ``error:`` line."""
+def main(argv: list[str] | None = None, *, program: bool = False) -> int:
+    """Run a command; bad input exits 2, a diverged run 3, an interrupted one 130, each with one ``error:`` line.
+
+    ``program``: the process ends with this call (``python -m s11lib``), so a finished command's
+    Ctrl-C handler (see ``finished``) is left as it is through the exit instead of restored.
+    """
     args, command = parse(argv)  # --help and bad flags exit here, as argparse does (SystemExit)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)  # SIGTERM, like Ctrl-C, saves and stops
+    ctrl_c = signal.getsignal(signal.SIGINT)
     try:
+        if getattr(args, "out", None) is not None and args.command in ("train", "find-lr"):
+            from .outputs import refuse_file
+
+            refuse_file(args.out)  # answered at once, like a bad flag: before torch or the data are loaded
         if args.command == "train":
             _train_command(args, command)
         elif args.command == "find-lr":
@@ -232,4 +141,6 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if not program:
+            signal.signal(signal.SIGINT, ctrl_c)
     return 0

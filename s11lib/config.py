@@ -20,6 +20,14 @@ AUGMENTS = ("albumentations", "gpu")
 LR_RULES = ("diverge", "edge", "cut", "turning", "steepest", "valley", "minimum")  # lr_rules.RULES, named here for the CLI
 GRADCAM_LAYERS = ("prep", "layer1", "layer2", "layer3")
 MIN_FINDER_ITERS = 5  # fewer range-test batches give no curve to read (lr_rules.MIN_POINTS)
+MAX_SEED = 2**32 - 1  # numpy's global seed is an unsigned 32-bit integer
+
+# The smoke run (the notebook's S11_SMOKE=1, README's CPU smoke command): the smallest run on the real
+# CIFAR-10 whose range test reads a curve. 100 images at batch 25 with 8 range-test batches gave flat
+# curves (issue 22); 1,000 images at batch 32 with 48 batches read a trusted pair on 8 seeds of 8
+# (LRMAX 0.061-0.078, tests/test_readme.py keeps it so), at about a minute on a 2-core CPU.
+SMOKE_RUN = {"subset": 1000, "epochs": 2, "peak_epoch": 1, "batch_size": 32, "finder_iters": 48, "workers": 0,
+         "device": "cpu"}
 
 
 class InputError(ValueError):
@@ -119,7 +127,10 @@ def validate(cfg: Config) -> None:
             raise ConfigError(f"{name.replace('_', '-')} must be >= 0, got {getattr(cfg, name)}")
     if cfg.subset is not None and cfg.subset < len(CLASSES):
         raise ConfigError(f"subset must hold at least one image per class ({len(CLASSES)}), got {cfg.subset}")
-    if cfg.finder_iters is not None and cfg.finder_iters < MIN_FINDER_ITERS:
+    if not 0 <= cfg.seed <= MAX_SEED:
+        raise ConfigError(f"seed must be between 0 and {MAX_SEED} (numpy's seeds are 32-bit), got {cfg.seed}")
+    lrs_given = cfg.min_lr is not None and cfg.max_lr is not None  # then no range test runs: its settings do not matter
+    if cfg.finder_iters is not None and cfg.finder_iters < MIN_FINDER_ITERS and not lrs_given:
         raise ConfigError(f"finder-iters must be >= {MIN_FINDER_ITERS}: the range test needs that many batches to "
                           f"draw a curve to read, got {cfg.finder_iters}")
     if cfg.workers is not None and cfg.workers < 0:

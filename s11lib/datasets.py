@@ -14,6 +14,7 @@ pipeline (``augment.py``, ``loaders.py``) never cares where the images came from
 
 from __future__ import annotations
 
+import contextlib
 import io
 import pickle
 import tarfile
@@ -128,6 +129,7 @@ def _read_torchvision(data_dir: str) -> tuple[Split, Split]:
     folder = Path(data_dir)
     if folder.exists() and not folder.is_dir():
         raise DataError(f"--data-dir {data_dir} is a file; name a folder to download CIFAR-10 into")
+    created = [p for p in (folder, *folder.absolute().parents) if not p.exists()]  # removed again if the download fails
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=folder):
@@ -138,6 +140,9 @@ def _read_torchvision(data_dir: str) -> tuple[Split, Split]:
     try:
         splits = [torchvision.datasets.CIFAR10(root=data_dir, train=t, download=True) for t in (True, False)]
     except (OSError, RuntimeError) as e:  # URLError is an OSError
+        for p in created:  # innermost first; a folder the download left files in stays
+            with contextlib.suppress(OSError):
+                p.rmdir()
         raise DataError(
             f"could not download CIFAR-10 into {data_dir} ({e.__class__.__name__}: {e}); "
             "without internet, pass --data PATH (in the notebook: S11_DATA=PATH) to a local copy (ImageFolder folder "

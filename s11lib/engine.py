@@ -258,10 +258,10 @@ def fit(model: nn.Module, train_loader: Iterable, test_loader: Iterable, cfg: Co
         row = {"epoch": epoch, "lr": tr["lrs"][-1], "train_loss": tr["loss"], "train_acc": tr["accuracy"],
                "test_loss": te["loss"], "test_acc": te["accuracy"], "seconds": tr["seconds"] + te["seconds"]}
         history.append(row)
-        tqdm.write(format_row(row, cfg.epochs))
         if on_epoch is not None:
             on_epoch({"epoch": epoch, "history": history, "lrs": lrs, "optimizer": optimizer.state_dict(),
                       "scheduler": scheduler.state_dict(), "train_seconds": train_seconds, "eval_seconds": eval_seconds})
+        tqdm.write(format_row(row, cfg.epochs))  # once the checkpoint holds the epoch: a line shown is a line kept
     return {"history": history, "lrs": lrs, "train_seconds": train_seconds, "eval_seconds": eval_seconds,
             "test_outputs": te["outputs"]}
 

@@ -25,14 +25,19 @@ LOCK = ".s11lib.lock"
 FIGURE_SUFFIX = ".png"
 
 
+def refuse_file(folder: Path) -> None:
+    """An output folder that names an existing file is refused (at once: before torch or the data are loaded)."""
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"output folder {folder} is a file; pass a folder")
+
+
 def make_dirs(folder: Path) -> list[Path]:
     """Create ``folder`` and its missing parents now and check it takes files; returns the folders created.
 
     Raises:
         ConfigError: ``folder`` is a file, or cannot be created or written into.
     """
-    if folder.exists() and not folder.is_dir():
-        raise ConfigError(f"output folder {folder} is a file; pass a folder")
+    refuse_file(folder)
     missing = [p for p in (folder, *folder.absolute().parents) if not p.exists()]
     try:
         folder.mkdir(parents=True, exist_ok=True)

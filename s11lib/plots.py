@@ -37,24 +37,31 @@ def zigzag(iterations: np.ndarray, lrs: np.ndarray, ax: Axes | None = None) -> A
     return ax
 
 
+UNTRUSTED_TITLE = "cannot be trusted: the lines are a fallback, not picks"
+
+
 def lr_range(lrs: np.ndarray, losses: np.ndarray, smoothed: np.ndarray, lr_min: float, lr_max: float,
-             ax: Axes | None = None) -> Axes:
-    """The LR range test: raw and smoothed loss against the LR (log axis), LRMIN and LRMAX marked."""
+             ax: Axes | None = None, *, trusted: bool = True) -> Axes:
+    """The LR range test: raw and smoothed loss against the LR (log axis), LRMIN and LRMAX marked;
+    an untrusted pair is drawn dotted and called a fallback, in the title too."""
     ax = _ax(ax)
     ax.plot(lrs, losses, color="tab:blue", alpha=0.3, label="loss per batch")
     ax.plot(lrs, smoothed, color="tab:blue", label="smoothed")
-    ax.axvline(lr_min, color="tab:green", ls="--", label=f"LRMIN {lr_min:.3g}")
-    ax.axvline(lr_max, color="tab:red", ls="--", label=f"LRMAX {lr_max:.3g}")
+    what, ls = ("", "--") if trusted else ("fallback ", ":")
+    ax.axvline(lr_min, color="tab:green", ls=ls, label=f"{what}LRMIN {lr_min:.3g}")
+    ax.axvline(lr_max, color="tab:red", ls=ls, label=f"{what}LRMAX {lr_max:.3g}")
     finite = np.asarray(smoothed)[np.isfinite(smoothed)]
     if len(finite):  # keep the diverged tail from flattening the interesting part
         ax.set_ylim(finite.min() - 0.1, min(np.max(finite), 2.5 * finite[0]) + 0.1)
-    ax.set(xscale="log", xlabel="learning rate", ylabel="training loss", title="LR range test")
+    ax.set(xscale="log", xlabel="learning rate", ylabel="training loss",
+           title="LR range test" if trusted else f"LR range test {UNTRUSTED_TITLE}")
     ax.legend()
     ax.grid(alpha=0.3, which="both")
     return ax
 
 
-def lr_ranges(curves: Sequence[tuple], lr_min: float, lr_max: float, ax: Axes | None = None) -> Axes:
+def lr_ranges(curves: Sequence[tuple], lr_min: float, lr_max: float, ax: Axes | None = None, *,
+              trusted: bool = True) -> Axes:
     """Several range tests: each seed's smoothed loss with its picks (dotted), and the median pair (dashed).
 
     Args:
@@ -70,12 +77,13 @@ def lr_ranges(curves: Sequence[tuple], lr_min: float, lr_max: float, ax: Axes | 
         if len(finite):
             low.append(finite.min())
             high.append(min(np.max(finite), 2.5 * finite[0]))
-    ax.axvline(lr_min, color="black", ls="--", label=f"median LRMIN {lr_min:.3g}")
-    ax.axvline(lr_max, color="black", ls="-.", label=f"median LRMAX {lr_max:.3g}")
+    what = "median" if trusted else "fallback median"
+    ax.axvline(lr_min, color="black", ls="--", label=f"{what} LRMIN {lr_min:.3g}")
+    ax.axvline(lr_max, color="black", ls="-.", label=f"{what} LRMAX {lr_max:.3g}")
     if low:
         ax.set_ylim(min(low) - 0.1, max(high) + 0.1)
     ax.set(xscale="log", xlabel="learning rate", ylabel="training loss (smoothed)",
-           title=f"LR range tests, {len(curves)} seeds")
+           title=f"LR range tests, {len(curves)} seeds" + ("" if trusted else f"\n{UNTRUSTED_TITLE}"))
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3, which="both")
     return ax

@@ -8,7 +8,7 @@ both follow.
     results = analyse(state, fitted)          # flip TTA, confusion, the worst mistakes
     metrics(state, fitted, results)           # metrics.json's content
     explain(state, results)                   # GradCAM maps of the mistakes
-    FIGURES["accuracy.png"](state, fitted, results)  # ... each figure, drawn and titled once
+    figures.FIGURES["accuracy.png"](state, fitted, results)  # ... each figure (figures.py)
 
 ``train_job`` runs them all into an output folder. No step imports the CLI.
 """
@@ -27,14 +27,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import checkpoint, plots
-from .augment import augmented_samples
+from . import checkpoint, figures, plots
 from .config import Config, ConfigError, Diverged, InputError, Interrupted
 from .datasets import Cifar10, load_cifar10
 from .engine import NonFiniteLoss, autocast_dtype, build_model, evaluate, flip_tta_accuracy, start_run
 from .engine import fit as fit_cycle
 from .gradcam import gradcam, overlay
 from .loaders import DeviceLoader, loader_state, make_loaders, set_loader_state
+from .loaders import close as close_loader
 from .lr_finder import find_lrs as run_range_tests
 from .lr_rules import LRSearch
 from .mistakes import (Misclassified, confusion_matrix, find_misclassified, most_confused, per_class_accuracy,
@@ -188,17 +188,6 @@ def report(m: dict, per_class: dict[str, float], confused: list) -> str:
             + per_class_table(per_class, confused))
 
 
-# ---------------------------------------------------------------------------------------
-# Figures: each drawn and titled here once, for the CLI and the notebook alike
-
-
-def lr_figure(search: LRSearch):
-    """One range test's curve with its picks, or every seed's curve with the median pair."""
-    if len(search.tests) == 1:
-        t = search.tests[0]
-        return plots.lr_range(t.lrs, t.losses, t.smoothed, t.lr_min, t.lr_max)
-    return plots.lr_ranges([(t.seed, t.lrs, t.smoothed, t.lr_min, t.lr_max) for t in search.tests],
-                           search.lr_min, search.lr_max)
 
 
 def search_json(cfg: Config, search: LRSearch) -> str:
@@ -207,35 +196,6 @@ def search_json(cfg: Config, search: LRSearch) -> str:
                        "note": search.note, "warnings": list(search.warnings), "batch_size": cfg.batch_size,
                        "tests": [{"seed": t.seed, "lr_min": t.lr_min, "lr_max": t.lr_max, "note": t.note,
                                   "lrs": t.lrs.tolist(), "losses": t.losses.tolist()} for t in search.tests]}, indent=1)
-
-
-def augmented_figure(state: State):
-    return plots.augmented(*augmented_samples(state.data.train, cutout=state.cfg.cutout, seed=state.cfg.seed))
-
-
-def _order(cfg: Config) -> str:
-    return "the worst of each class in turn" if cfg.misclassified_by_class else "highest loss first"
-
-
-def _misclassified(state: State, results: Results, images: np.ndarray, title: str):
-    mis = results.mistakes
-    return plots.misclassified(images, mis.labels, mis.preds, mis.probs, title=f"{title}, {_order(state.cfg)}")
-
-
-GRADCAM_FIGURES = ("gradcam.png", "gradcam_pairs.png")  # drawn from ``explain``'s maps, the last step
-FIGURES = {  # name -> draw(state, fitted, results); the figures of a trained run, in the order they are written
-    "one_cycle.png": lambda s, f, r: plots.one_cycle(f["lrs"], len(s.train_loader), lr_min=f["lr_min"],
-                                                     lr_max=f["lr_max"]),
-    "accuracy.png": lambda s, f, r: plots.accuracy(f["history"]),
-    "loss.png": lambda s, f, r: plots.loss(f["history"]),
-    "confusion.png": lambda s, f, r: plots.confusion(r.confusion),
-    "misclassified.png": lambda s, f, r: _misclassified(s, r, r.mistakes.images, "Misclassified test images"),
-    "gradcam.png": lambda s, f, r: _misclassified(s, r, r.cams["predicted"],
-                                                  f"GradCAM ({s.cfg.gradcam_layer}) for the predicted class"),
-    "gradcam_pairs.png": lambda s, f, r: plots.gradcam_pairs(r.cams["predicted"], r.cams["true"], r.mistakes.labels,
-                                                             r.mistakes.preds, r.mistakes.probs,
-                                                             layer=s.cfg.gradcam_layer),
-}
 
 
 # ---------------------------------------------------------------------------------------
@@ -254,7 +214,7 @@ def train_job(cfg: Config, folder: RunFolder, data: Cifar10 | None = None, resum
     """
     progress = {"doing": "starting", "epoch": resume["epoch"] if resume is not None else 0}
     try:
-        return _job(cfg, folder, data, resume, progress)
+        m, said = _job(cfg, folder, data, resume, progress)  # the job's state is freed on its return: said after it
     except KeyboardInterrupt:
         message = interrupt_message(cfg, folder, progress)
         _discard_if_nothing_kept(folder, progress, resume)
@@ -262,6 +222,8 @@ def train_job(cfg: Config, folder: RunFolder, data: Cifar10 | None = None, resum
     except BaseException:  # bad input found late, a diverged first epoch, a crash: no half-made run stays
         _discard_if_nothing_kept(folder, progress, resume)
         raise
+    print(said)
+    return m
 
 
 def _discard_if_nothing_kept(folder: RunFolder, progress: dict, resume: dict | None) -> None:
@@ -283,7 +245,8 @@ def interrupt_message(cfg: Config, folder: RunFolder, progress: dict) -> str:
     return f"{said}; no epoch had finished, so nothing was kept: the same command starts it again"
 
 
-def _job(cfg: Config, folder: RunFolder, data: Cifar10 | None, resume: dict | None, progress: dict) -> dict:
+def _job(cfg: Config, folder: RunFolder, data: Cifar10 | None, resume: dict | None,
+         progress: dict) -> tuple[dict, str]:
     progress["doing"] = "reading the data"
     state = prepare(cfg, data)
     print(f"data: {state.data.source}: {len(state.data.train)} train / {len(state.data.test)} test images; "
@@ -293,7 +256,7 @@ def _job(cfg: Config, folder: RunFolder, data: Cifar10 | None, resume: dict | No
     else:
         folder.write("config.json", text=cfg.to_json())
         progress["doing"] = "drawing augmented samples"
-        folder.write("augmented.png", augmented_figure(state))
+        folder.write("augmented.png", figures.augmented_figure(state))
         lr_min, lr_max = _lrs(state, folder, progress)
         if state.search is not None:  # train as if the LRs had been given: the range test leaves no trace
             state = restart(state)
@@ -310,14 +273,14 @@ def _job(cfg: Config, folder: RunFolder, data: Cifar10 | None, resume: dict | No
     write_history(folder, fitted["history"])
     m = metrics(state, fitted, results)
     folder.write("metrics.json", text=json.dumps(m, indent=2))
-    for name, draw in FIGURES.items():
-        if name == GRADCAM_FIGURES[0]:
+    for name, draw in figures.FIGURES.items():
+        if name == figures.GRADCAM_FIGURES[0]:
             progress["doing"] = "drawing GradCAM maps"
             explain(state, results)
         folder.write(name, draw(state, fitted, results))
-    print(report(m, results.per_class, results.confused))
-    print(f"wrote {', '.join(folder.written)} to {folder.path}")
-    return m
+    progress["doing"] = "stopping the data loaders' workers"
+    close_loader(state.test_loader)  # the training loader's workers stop with each epoch
+    return m, report(m, results.per_class, results.confused)
 
 
 def _lrs(state: State, folder: RunFolder, progress: dict) -> tuple[float, float]:
@@ -327,7 +290,7 @@ def _lrs(state: State, folder: RunFolder, progress: dict) -> tuple[float, float]
         return cfg.min_lr, cfg.max_lr
     progress["doing"] = "running the LR range test"
     search = find_lrs(state)
-    folder.write("lr_finder.png", lr_figure(search))
+    folder.write("lr_finder.png", figures.lr_figure(search))
     folder.write("lr_finder.json", text=search_json(cfg, search))
     lr_min, lr_max = choose_lrs(cfg, search)  # an untrusted curve stops the run here, with what it showed
     for message in search.warnings:
@@ -412,6 +375,7 @@ def repeat_job(cfg: Config, folder: RunFolder, repeat: int, overwrite: bool = Fa
         ckpt = _unfinished(seed_dir, seed_cfg)
         with claimed(seed_dir, overwrite=overwrite, resume=ckpt is not None) as seed_folder:
             runs.append(train_job(seed_cfg, seed_folder, data, resume=ckpt))
+        print(f"wrote {', '.join(seed_folder.written)} to {seed_folder.path}")
     summary = repeat_summary(runs, read_seconds)
     (folder / "repeats.json").write_text(json.dumps(summary, indent=2))
     folder.wrote("repeats.json")
@@ -463,14 +427,12 @@ def find_lr_job(cfg: Config, folder: RunFolder) -> LRSearch:
         search = find_lrs(state)
     except KeyboardInterrupt:
         raise Interrupted("interrupted while running the LR range test; nothing was written") from None
-    folder.write("lr_finder.png", lr_figure(search))
+    folder.write("lr_finder.png", figures.lr_figure(search))
     folder.write("lr_finder.json", text=search_json(cfg, search))
     for message in search.warnings:
         print(f"warning: LR range test: {message}", file=sys.stderr)
     print(f"LRMIN {search.lr_min:.4g}\nLRMAX {search.lr_max:.4g}\n({search.note}; "
           f"{sum(len(t.lrs) for t in search.tests)} batches; plot in {folder / 'lr_finder.png'})")
-    if not search.trusted:
-        print(f"warning: this pair cannot be trusted; {CLI_HINT} to train", file=sys.stderr)
     return search
 
 
@@ -500,6 +462,6 @@ def gradcam_job(cfg: Config, ckpt: dict, path: Path, out: Path, *, layer: str, t
         fig = plots.gradcam_pairs(cams["predicted"], cams["true"], mis.labels, mis.preds, mis.probs, layer=layer)
     else:
         fig = plots.misclassified(cams[target], mis.labels, mis.preds, mis.probs,
-                                  title=f"GradCAM ({layer}) for the {target} class, {_order(cfg)}")
+                                  title=f"GradCAM ({layer}) for the {target} class, {figures.order(cfg)}")
     plots.save(fig, out, close=True)
     print(f"wrote {out} ({len(mis.labels)} misclassified of {len(data.test)} test images, from {data.source})")

@@ -21,9 +21,11 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from ctrl_c import pytest_configure, pytest_runtest_teardown  # noqa: E402,F401  (Ctrl-C stops the suite)
 from s11lib.config import CLASSES  # noqa: E402
 from s11lib.datasets import Split  # noqa: E402
 
+HANG = 1800  # seconds: a test's subprocess that takes this long hangs; load alone (a busy 2-core machine) never gets here
 OFFLINE_COPY = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "cifar10-jpeg.tar.gz"
 TRAIN_PER_CLASS, TEST_PER_CLASS = 10, 4  # 100 train and 40 test images
 
@@ -134,7 +136,7 @@ def interrupt_in_epoch(monkeypatch):
     return arm
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def offline_copy() -> Path:
     """The offline CIFAR-10 copy beside the checkout: required in CI, skipped elsewhere when absent."""
     if not OFFLINE_COPY.exists():

@@ -14,7 +14,9 @@ import sys
 
 MUTATIONS = [
  ("s11lib/run.py", '("true", mis.labels)', '("true", mis.preds)', "tests/test_run.py::test_the_true_class_maps_come_from_the_true_classes"),
- ("s11lib/run.py", 'plots.gradcam_pairs(r.cams["predicted"], r.cams["true"]', 'plots.gradcam_pairs(r.cams["predicted"], r.cams["predicted"]', "tests/test_run.py::test_the_true_class_maps_come_from_the_true_classes"),
+ ("s11lib/figures.py", 'plots.gradcam_pairs(r.cams["predicted"], r.cams["true"]', 'plots.gradcam_pairs(r.cams["predicted"], r.cams["predicted"]', "tests/test_run.py::test_the_true_class_maps_come_from_the_true_classes"),
+ ("s11lib/run.py", 'mis.preds if t == "predicted" else mis.labels', 'mis.preds', "tests/test_run.py::test_the_gradcam_command_draws_the_true_class_maps_from_the_true_classes"),
+ ("s11lib/plots.py", 'title="LR range test" if trusted else', 'title="LR range test" if True else', "tests/test_plots.py::test_an_untrusted_pair_is_drawn_as_a_fallback_and_the_title_says_so"),
  ("s11lib/run.py", 'run_range_tests(state.model, state.cfg, state.train_loader, state.device)', 'run_range_tests(state.model, state.cfg, state.test_loader, state.device)', "tests/test_run.py::test_the_range_test_reads_the_training_loader_never_the_test_loader"),
  ("s11lib/engine.py", 'nesterov=cfg.momentum > 0', 'nesterov=False', "tests/test_engine.py::test_training_uses_the_recipes_sgd_nesterov_momentum_and_weight_decay"),
  ("s11lib/engine.py", 'weight_decay=cfg.weight_decay)', 'weight_decay=0)', "tests/test_engine.py::test_training_uses_the_recipes_sgd_nesterov_momentum_and_weight_decay"),
@@ -30,6 +32,15 @@ MUTATIONS = [
  ("s11lib/schedule.py", '    iterations = np.arange(2 * cycles + 1, dtype=np.int64) * step_size', '    iterations = np.arange(2 * cycles * step_size + 1, dtype=np.int64)', "tests/test_dead_ends.py::test_a_huge_zigzag_is_its_corners"),
  ("bench/profile_epoch.py", 'if e.device_type == DeviceType.CUDA]', ']', "tests/test_bench.py::test_the_profile_counts_device_events_only_and_overlaps_once"),
  ("bench/airbench_peer.py", '            spans.append(ms)\n', '', "tests/test_bench.py::test_the_peers_time_is_the_spans_airbench_times_itself"),
+ ("s11lib/cli.py", '            refuse_file(args.out)  # answered', '            pass  # answered', "tests/test_robustness.py::test_an_out_that_is_a_file_is_refused_before_torch_is_loaded"),
+ ("s11lib/engine.py", '        history.append(row)\n        if on_epoch', '        history.append(row)\n        tqdm.write(format_row(row, cfg.epochs))\n        if on_epoch', "tests/test_engine.py::test_an_epochs_line_is_printed_only_once_its_checkpoint_holds_it"),
+ ("s11lib/config.py", '    if not 0 <= cfg.seed <= MAX_SEED:', '    if False:', "tests/test_robustness.py::test_impossible_settings"),
+ ("s11lib/config.py", 'and not lrs_given:', ':', "tests/test_robustness.py::test_finder_iters_is_not_read_when_both_lrs_are_given"),
+ ("s11lib/datasets.py", '                p.rmdir()', '                pass', "tests/test_robustness.py::test_no_internet_names_the_way_out"),
+ ("tests/ctrl_c.py", '        pytest.exit("Ctrl-C: the suite stops here", returncode=130)', '        pass', "tests/test_robustness.py::test_ctrl_c_stops_the_suite_even_when_a_test_takes_it_as_the_clis_interrupt"),
+ ("s11lib/run.py", '    close_loader(state.test_loader)', '    pass', "tests/test_robustness.py::test_a_ctrl_c_just_after_a_finished_run_prints_nothing_and_changes_nothing"),
+ ("s11lib/cli.py", '        if not program:\n', '        if True:\n', "tests/test_robustness.py::test_a_ctrl_c_just_after_a_finished_run_prints_nothing_and_changes_nothing"),
+ ("s11lib/config.py", '"finder_iters": 48,', '"finder_iters": 8,', "tests/test_readme.py::test_the_smoke_command_is_the_notebooks_smoke_run_and_trains_on_the_real_data"),
 ]
 
 only = sys.argv[1:]

@@ -21,6 +21,7 @@ import airbench_peer  # noqa: E402
 import profile_epoch  # noqa: E402
 import record  # noqa: E402
 
+from conftest import HANG
 from s11lib.config import CLASSES  # noqa: E402
 from s11lib.datasets import load_cifar10  # noqa: E402
 
@@ -39,7 +40,7 @@ def test_the_gpu_plan_killed_halfway_leaves_every_finished_result(tmp_path, lear
         if line.startswith("== notebook: start"):
             os.killpg(plan.pid, signal.SIGKILL)
             break
-    plan.wait(timeout=60)
+    plan.wait(timeout=HANG)
     log = "".join(seen)
     assert "== gpu: exit 0" in log and "== gpu-fixed: exit 0" in log, log[-3000:]
     assert "== peer-airbench94: skipped, airbench94 runs on CUDA only" in log
@@ -61,7 +62,7 @@ def test_the_gpu_plan_skips_what_no_longer_fits_before_its_deadline(tmp_path, le
     env = {**os.environ, "S11_DATA": str(learnable), "S11_SEEDS": "1", "PYTHON": sys.executable,
            "S11_WORK": str(tmp_path / "work"), "S11_DEADLINE": "10"}
     done = subprocess.run(["bash", "bench/gpu_plan.sh", str(tmp_path / "out")], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=120)
+                          text=True, timeout=HANG)
     for name in ("decode", "gpu", "gpu-fixed", "notebook", "gpu-cut", "albumentations", "profile"):
         assert f"== {name}: skipped" in done.stdout, done.stdout[-2000:]
     assert "== plan: done" in done.stdout
@@ -108,7 +109,7 @@ def test_the_peer_reads_exactly_the_pixels_we_read(tmp_path, sources):
 
 def test_the_epoch_profile_runs_on_the_cpu(sources):
     done = subprocess.run([sys.executable, "bench/profile_epoch.py", "--data", str(sources["tar.gz"]), "--batch-size", "50",
-                           "--device", "cpu", "--rows", "5"], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                           "--device", "cpu", "--rows", "5"], cwd=ROOT, capture_output=True, text=True, timeout=HANG,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.returncode == 0, done.stderr[-2000:]
     assert "one epoch of 100 images, batch 50, cpu" in done.stdout and "Self CPU" in done.stdout

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from s11lib import run
+from s11lib import figures, run
 from s11lib.cli import build_parser, main
 from s11lib.config import ConfigError
 from s11lib.engine import NonFiniteLoss
@@ -203,7 +203,7 @@ def test_a_diverged_run_never_calls_a_nan_epoch_good(tmp_path):
 def test_mistakes_are_called_what_they_are_sorted_by():
     from s11lib import config, plots
 
-    assert "highest loss first" in run._order(config.Config()) and "confident" not in run._order(config.Config())
+    assert "highest loss first" in figures.order(config.Config()) and "confident" not in figures.order(config.Config())
     assert "confident" not in plots.misclassified.__defaults__[-1]
 
 

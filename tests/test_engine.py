@@ -89,3 +89,19 @@ def test_training_uses_the_recipes_sgd_nesterov_momentum_and_weight_decay():
     group = snapshots[-1]["optimizer"]["param_groups"][0]
     assert (group["nesterov"], group["momentum"], group["weight_decay"]) == (True, 0.9, 5e-4)
     assert len(group["params"]) == len(list(ResNet9().parameters()))  # every parameter decays, as in Page's net
+
+
+def test_an_epochs_line_is_printed_only_once_its_checkpoint_holds_it(capsys):
+    """An interrupt during the checkpoint write must not leave a printed epoch that was never kept."""
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 32 * 32, 10))
+
+    def interrupted_while_saving(snapshot):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        fit(model, two_batches(), two_batches(), Config(epochs=2, peak_epoch=1, progress=False), torch.device("cpu"),
+            lr_min=0.01, lr_max=0.1, on_epoch=interrupted_while_saving)
+    assert "epoch  1/2" not in capsys.readouterr().out
+    fit(model, two_batches(), two_batches(), Config(epochs=2, peak_epoch=1, progress=False), torch.device("cpu"),
+        lr_min=0.01, lr_max=0.1, on_epoch=lambda snapshot: None)
+    assert "epoch  1/2" in capsys.readouterr().out  # the line itself is still printed

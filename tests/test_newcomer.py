@@ -14,6 +14,7 @@ import torch
 
 import s11lib.checkpoint as checkpoint
 import s11lib.run as job
+from conftest import HANG
 from s11lib.cli import main
 from s11lib.outputs import LOCK
 from s11lib.engine import format_row
@@ -160,14 +161,14 @@ def test_the_wrote_line_names_only_what_this_run_wrote(tmp_path, sources, capsys
 def test_arguments_are_checked_before_torch_is_imported():
     code = ("import sys; from s11lib.cli import main; c = main(['train', '--out', 'x', '--epochs', '0']); "
             "print(c, 'torch' in sys.modules)")
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=HANG)
     assert done.stdout.split() == ["2", "False"], done.stderr
 
 
 def test_a_log_redirected_to_a_file_has_no_progress_bars(tmp_path, learnable):
     done = subprocess.run([sys.executable, "-m", "s11lib", "train", "--data", str(learnable), "--out",
                            str(tmp_path / "run"), *FOUND],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+                          cwd=ROOT, capture_output=True, text=True, timeout=HANG)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "\r" not in done.stdout + done.stderr
     assert "UserWarning" not in done.stderr and "Traceback" not in done.stderr

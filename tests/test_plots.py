@@ -76,3 +76,20 @@ def test_confusion_shows_counts_and_row_shares_with_class_names():
     assert [t.get_text() for t in counts.get_yticklabels()] == list(CLASSES)
     assert sorted(t.get_text() for t in counts.texts) == ["1", "2", "3"]
     assert sorted(t.get_text() for t in shares.texts) == ["0.25", "0.75", "1.00"]
+
+
+def test_an_untrusted_pair_is_drawn_as_a_fallback_and_the_title_says_so():
+    from s11lib import figures
+    from s11lib.lr_rules import median_pair, read_curve
+
+    lrs = np.geomspace(1e-4, 10, 30)
+    flat = read_curve(lrs, np.full(30, 2.3) + np.linspace(0, 0.3, 30))  # only rose: nothing to read
+    assert not flat.trusted
+    for search in (median_pair([flat]), median_pair([flat, flat])):
+        ax = figures.lr_figure(search)
+        labels = [line.get_label() for line in ax.get_lines()]
+        assert "cannot be trusted" in ax.get_title() and sum("fallback" in label for label in labels) == 2, labels
+    healthy = read_curve(lrs, np.r_[np.linspace(2.3, 1.5, 20), np.linspace(1.6, 4, 10)])
+    ax = figures.lr_figure(median_pair([healthy]))
+    assert healthy.trusted and ax.get_title() == "LR range test"
+    assert not [line for line in ax.get_lines() if "fallback" in line.get_label()]

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from s11lib import run
+from s11lib import figures, run
 from s11lib.cli import main
 from s11lib.config import Config
 from s11lib.lr_rules import LRSearch, read_curve
@@ -44,7 +44,7 @@ def test_the_true_class_maps_come_from_the_true_classes(state, monkeypatch):
     assert calls == [mis.preds.tolist(), mis.labels.tolist()] and mis.preds.tolist() != mis.labels.tolist()
     monkeypatch.setattr(run.plots, "gradcam_pairs", lambda predicted, true, *a, **k: drawn.update(
         predicted=predicted, true=true))
-    run.FIGURES["gradcam_pairs.png"](state, None, results)
+    figures.FIGURES["gradcam_pairs.png"](state, None, results)
     assert drawn["predicted"] is results.cams["predicted"] and drawn["true"] is results.cams["true"]
 
 
@@ -86,3 +86,24 @@ def test_find_lr_repeat_runs_each_seed_and_takes_the_median(learnable, tmp_path,
     assert saved["lr_max"] == pytest.approx(maxes[1]) and "median of 3 range tests" in saved["note"]
     assert len({tuple(t["losses"]) for t in saved["tests"]}) == 3  # three seeds, three curves
     assert "LRMAX" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("target", ["true", "both"])
+def test_the_gradcam_command_draws_the_true_class_maps_from_the_true_classes(sources, tmp_path, monkeypatch, target):
+    """``gradcam --target true|both`` (run.gradcam_job): the true-class maps target the true classes."""
+    from s11lib.datasets import load_cifar10
+    from s11lib.mistakes import find_misclassified
+
+    test = load_cifar10(str(sources["folder"])).test
+    outputs = wrong_outputs(test.labels)
+    calls = []
+    real_gradcam = run.gradcam
+    monkeypatch.setattr(run.checkpoint, "load_weights", lambda *a: None)
+    monkeypatch.setattr(run, "evaluate", lambda *a, **k: {"outputs": outputs})
+    monkeypatch.setattr(run, "gradcam", lambda model, images, classes, device, layer: calls.append(
+        np.asarray(classes).tolist()) or real_gradcam(model, images, classes, device, layer=layer))
+    cfg = Config(data=str(sources["folder"]), device="cpu", workers=0)
+    run.gradcam_job(cfg, {}, tmp_path / "checkpoint.pt", tmp_path / "cam.png", layer="layer3", target=target)
+    mis = find_misclassified(test, outputs)
+    expected = [mis.labels.tolist()] if target == "true" else [mis.preds.tolist(), mis.labels.tolist()]
+    assert calls == expected and mis.preds.tolist() != mis.labels.tolist()

@@ -1,0 +1,126 @@
+"""What each command does before and after its job: check its input, claim its output folder,
+call ``run``'s job, and print the line that ends it. ``cli`` parses the flags and calls these."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import signal
+from pathlib import Path
+
+from .config import Config, ConfigError
+
+ZIGZAG_MAX_CYCLES = 10_000  # a plot of more cycles is a solid block of colour
+
+
+
+def cmd_train(cfg: Config, out: Path, overwrite: bool = False) -> dict:
+    from . import run
+    from .datasets import check_source
+    from .outputs import claimed
+
+    check_source(cfg.data)
+    with claimed(out, overwrite=overwrite) as folder:
+        m = run.train_job(cfg, folder)
+    finished(f"wrote {', '.join(folder.written)} to {folder.path}")
+    return m
+
+
+def cmd_resume(path: Path, overrides: dict) -> dict:
+    """Continue the run in ``path`` (a run folder or its checkpoint.pt) from its checkpoint, with its own config."""
+    from . import checkpoint, run
+    from .checkpoint import CheckpointError
+    from .outputs import checkpoint_file, claimed
+
+    ckpt_path = checkpoint_file(path)
+    ckpt = checkpoint.load(ckpt_path)
+    cfg = dataclasses.replace(ckpt["config"], **overrides)
+    if ckpt["epoch"] >= cfg.epochs:
+        raise CheckpointError(f"the run in {ckpt_path.parent} already finished all {cfg.epochs} epochs; nothing to resume")
+    with claimed(ckpt_path.parent, resume=True) as folder:
+        m = run.train_job(cfg, folder, resume=ckpt)
+    finished(f"wrote {', '.join(folder.written)} to {folder.path}")
+    return m
+
+
+def cmd_repeat(cfg: Config, out: Path, repeat: int, overwrite: bool = False) -> dict:
+    if repeat < 1:
+        raise ConfigError(f"repeat must be >= 1, got {repeat}")
+    from . import run
+    from .datasets import check_source
+    from .engine import resolve_device
+    from .outputs import claimed
+
+    resolve_device(cfg.device)
+    check_source(cfg.data)
+    with claimed(out, overwrite=overwrite) as folder:
+        summary = run.repeat_job(cfg, folder, repeat, overwrite=overwrite)
+    finished(f"{repeat} seeds: test accuracy {', '.join(f'{a:.2f}' for a in summary['test_accuracy'])}; "
+          f"median {summary['median']:.2f}%, mean {summary['mean']:.2f}%, std {summary['std']:.2f}; "
+          f"with flip TTA median {summary['median_tta']:.2f}%")
+    return summary
+
+
+def cmd_find_lr(cfg: Config, out: Path, overwrite: bool = False) -> None:
+    from . import run
+    from .datasets import check_source
+    from .outputs import FIND_LR_OUTPUTS, RUN_FILES, claimed
+
+    check_source(cfg.data)
+    with claimed(out, overwrite=overwrite, outputs=FIND_LR_OUTPUTS, run_files=(*RUN_FILES, *FIND_LR_OUTPUTS)) as folder:
+        run.find_lr_job(cfg, folder)
+
+
+def cmd_zigzag(args: argparse.Namespace) -> None:
+    if not 0 < args.lr_min < args.lr_max:
+        raise ConfigError(f"need 0 < lr-min < lr-max, got {args.lr_min} and {args.lr_max}")
+    if args.step_size <= 0 or not 0 < args.cycles <= ZIGZAG_MAX_CYCLES:
+        raise ConfigError(f"step-size must be > 0 and cycles between 1 and {ZIGZAG_MAX_CYCLES:,}")
+    from .outputs import figure_path, make_dirs, remove_empty
+
+    created = make_dirs(figure_path(args.out).parent)
+    try:
+        from . import plots
+        from .schedule import zigzag_corners
+
+        it, lrs = zigzag_corners(lr_min=args.lr_min, lr_max=args.lr_max, step_size=args.step_size, cycles=args.cycles)
+        plots.save(plots.zigzag(it, lrs), args.out, close=True)
+    except BaseException:
+        remove_empty(created)
+        raise
+    print(f"wrote {args.out}")
+
+
+def cmd_gradcam(args: argparse.Namespace) -> None:
+    from .outputs import checkpoint_file, figure_path, make_dirs, remove_empty
+
+    figure_path(args.out)  # a wrong --out is refused before the checkpoint (and torch) is loaded
+    from . import checkpoint, run
+    from .datasets import check_source
+
+    path = checkpoint_file(args.checkpoint)
+    ckpt = checkpoint.load(path)
+    cfg = ckpt["config"]
+    data_source = args.data if args.data is not None else cfg.data
+    check_source(data_source)
+    cfg = dataclasses.replace(cfg, device=args.device, data=data_source)
+    created = make_dirs(figure_path(args.out).parent)
+    try:
+        run.gradcam_job(cfg, ckpt, path, args.out, layer=args.gradcam_layer or cfg.gradcam_layer, target=args.target)
+    except BaseException:
+        remove_empty(created)
+        raise
+
+
+def cmd_summary() -> None:
+    from .model import ResNet9, summary
+
+    print(summary(ResNet9()))
+
+
+def finished(line: str) -> None:
+    """A command's last line: its work is done and written, so a Ctrl-C from here on is ignored
+    (until the exit, or until ``main`` restores the handler when called in-process): a late one
+    landed in the teardown and printed a traceback or a wrong "interrupted" line (issue 22)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    print(line)
