@@ -133,16 +133,3 @@ def set_loader_state(loader, state: dict) -> None:
     if transform is not None:
         set_transform_state(transform, state["transform"])
 
-
-def close(loader) -> None:
-    """Stop a DataLoader's persistent worker processes now, while the job still runs.
-
-    Left to the garbage collector, they stop as the interpreter exits, where a Ctrl-C just
-    after a finished run broke their shutdown and Python printed an 18-line "Exception
-    ignored in _MultiProcessingDataLoaderIter.__del__" traceback (issue 22). DataLoader has no
-    public way to do this; ``_iterator`` is where it keeps the persistent workers' iterator.
-    """
-    iterator = getattr(loader, "_iterator", None)
-    if iterator is not None and hasattr(iterator, "_shutdown_workers"):
-        iterator._shutdown_workers()
-        loader._iterator = None

@@ -34,7 +34,6 @@ from .engine import NonFiniteLoss, autocast_dtype, build_model, evaluate, flip_t
 from .engine import fit as fit_cycle
 from .gradcam import gradcam, overlay
 from .loaders import DeviceLoader, loader_state, make_loaders, set_loader_state
-from .loaders import close as close_loader
 from .lr_finder import find_lrs as run_range_tests
 from .lr_rules import LRSearch
 from .mistakes import (Misclassified, confusion_matrix, find_misclassified, most_confused, per_class_accuracy,
@@ -278,8 +277,6 @@ def _job(cfg: Config, folder: RunFolder, data: Cifar10 | None, resume: dict | No
             progress["doing"] = "drawing GradCAM maps"
             explain(state, results)
         folder.write(name, draw(state, fitted, results))
-    progress["doing"] = "stopping the data loaders' workers"
-    close_loader(state.test_loader)  # the training loader's workers stop with each epoch
     return m, report(m, results.per_class, results.confused)
 
 
