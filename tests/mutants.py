@@ -38,9 +38,11 @@ MUTATIONS = [
  ("s11lib/config.py", 'and not lrs_given:', ':', "tests/test_robustness.py::test_finder_iters_is_not_read_when_both_lrs_are_given"),
  ("s11lib/datasets.py", '                p.rmdir()', '                pass', "tests/test_robustness.py::test_no_internet_names_the_way_out"),
  ("tests/ctrl_c.py", '        pytest.exit("Ctrl-C: the suite stops here", returncode=130)', '        pass', "tests/test_robustness.py::test_ctrl_c_stops_the_suite_even_when_a_test_takes_it_as_the_clis_interrupt"),
- ("s11lib/run.py", '    close_loader(state.test_loader)', '    pass', "tests/test_robustness.py::test_a_ctrl_c_just_after_a_finished_run_prints_nothing_and_changes_nothing"),
  ("s11lib/cli.py", '        if not program:\n', '        if True:\n', "tests/test_robustness.py::test_a_ctrl_c_just_after_a_finished_run_prints_nothing_and_changes_nothing"),
  ("s11lib/config.py", '"finder_iters": 48,', '"finder_iters": 8,', "tests/test_readme.py::test_the_smoke_command_is_the_notebooks_smoke_run_and_trains_on_the_real_data"),
+ ("s11lib/engine.py", '            scaler.step(optimizer)\n', '            optimizer.step()\n', "tests/test_fp16.py"),
+ ("s11lib/engine.py", 'scaler = torch.amp.GradScaler(device.type) if dtype == torch.float16 else None', 'scaler = None', "tests/test_fp16.py::test_fit_in_fp16_trains_every_batch_through_one_grad_scaler"),
+ ("s11lib/lr_finder.py", 'enabled=autocast_dtype == torch.float16)', 'enabled=False)', "tests/test_fp16.py::test_the_range_test_in_fp16_steps_through_an_enabled_grad_scaler_and_restores_the_model"),
 ]
 
 only = sys.argv[1:]
