@@ -8,7 +8,7 @@
 #   bash bench/check_bounds.sh [OUT]        # OUT defaults to bench/results/bounds-<date>
 #   PYTHONS="3.12 3.11" MODES="lowest newest" bash bench/check_bounds.sh
 #
-# Needs uv (`pip install uv`) and the Pythons named (pyenv's here).
+# Needs uv (`pip install uv`) and a python3.X on PATH for each Python named (pyenv's here).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-bench/results/bounds-$(date -u +%F)}
@@ -17,6 +17,10 @@ read -r -a modes <<< "${MODES:-lowest newest}"
 mkdir -p "$out"
 command -v uv >/dev/null || { echo "error: needs uv (pip install uv)" >&2; exit 2; }
 commit=$(git rev-parse --short HEAD)
+# The suite runs on a clean clone of HEAD (with ../shared beside it, as in CI): edits in this
+# checkout while it runs change nothing, and the table's commit is the code that ran.
+src=$(mktemp -d)/s11
+git clone -q . "$src" && ln -s "$(cd .. && pwd)/shared" "$(dirname "$src")/shared"
 rows=()
 for py in "${pythons[@]}"; do
   for mode in "${modes[@]}"; do
@@ -26,8 +30,13 @@ for py in "${pythons[@]}"; do
     rm -rf "$venv"
     echo "== $name: installing (--resolution $resolution)"
     t0=$SECONDS
-    if ! { uv venv -q -p "$py" "$venv" && uv pip install -q -p "$venv/bin/python" --resolution "$resolution" \
-           -r requirements-dev.txt; } > "$out/$name-install.log" 2>&1; then
+    interpreter=
+    for candidate in "$(pyenv root 2>/dev/null)/versions/$py"*/bin/python"$py" "$(command -v "python$py")"; do
+      "$candidate" -c '' 2>/dev/null && { interpreter=$candidate; break; }  # a pyenv shim may name a Python it won't run
+    done
+    [ -n "$interpreter" ] || { rows+=("| $py | $mode | no working python$py | | |"); continue; }
+    if ! { uv venv -q --no-python-downloads -p "$interpreter" "$venv" && uv pip install -q -p "$venv/bin/python" --resolution "$resolution" \
+           -r "$src/requirements-dev.txt"; } > "$out/$name-install.log" 2>&1; then
       rows+=("| $py | $mode | install failed: $(grep -m1 -iE 'error|no solution' "$out/$name-install.log" | cut -c1-160) | | |")
       continue
     fi
@@ -36,7 +45,7 @@ for py in "${pythons[@]}"; do
                "$out/$name-freeze.txt" | tr '\n' ' ')
     echo "== $name: $versions(installed in $((SECONDS - t0)) s); running the suite"
     t0=$SECONDS
-    CI=true "$venv/bin/python" -m pytest -q -p no:cacheprovider tests > "$out/$name-pytest.log" 2>&1
+    (cd "$src" && CI=true "$venv/bin/python" -m pytest -q -p no:cacheprovider tests) > "$out/$name-pytest.log" 2>&1
     rc=$?
     result=$(grep -E '[0-9]+ (passed|failed)' "$out/$name-pytest.log" | tail -1)
     rows+=("| $py | $mode | $versions | $result (exit $rc, $((SECONDS - t0)) s) | $(grep -c 'warnings summary' "$out/$name-pytest.log") |")

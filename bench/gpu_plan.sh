@@ -11,12 +11,20 @@
 #   step            writes into OUT                 expected s (H200)   limit s
 #   install+decode  -                                 ~25                 150
 #   gpu             gpu.tgz, summary.json             ~90                 200
-#   gpu-fixed       gpu-fixed.tgz, summary.json       ~70                 150
+#   sweep           sweep.tgz                         ~170                240
+#   sweep-short     sweep.tgz                         ~45                 90
 #   peer            peer.tgz, summary.json            ~35                 120
 #   notebook        notebook.tgz                      ~90                 240
-#   gpu-cut         more.tgz, summary.json            ~90                 200
+#   fp16            more.tgz, summary.json            ~25                 90
 #   albumentations  more.tgz, summary.json            ~200                300
 #   profile         more.tgz                          ~30                 90
+#
+# sweep: LRMAX 0.1, 0.2, 0.4 and 0.8 for one-cycle and step at 24 epochs, plus the found pair
+# (9 runs of ~15 s training and ~3 s more each, the range test once); sweep-short: one cycle at
+# the found pair and at Page's 0.4 for 6 and 12 epochs into the same sweep (4 short runs). 0.4 is
+# in the grid, so the old gpu-fixed group (Page's pair) is a sweep point now. fp16: one 24-epoch
+# run with --precision fp16, the grad-scaler path Colab's T4 takes (--precision auto picks fp16
+# there), which no GPU has run.
 #
 # log.txt (everything printed) is written as it goes. Every step also ends by the deadline
 # (S11_DEADLINE, 560 s after the start, inside a device call of timeout_s 590), leaving time to
@@ -27,6 +35,7 @@
 #
 # Environment, for a CPU dry run (tests/test_bench.py kills one halfway):
 #   S11_DATA    the archive (default .carry/cifar10-jpeg.tar.gz); S11_SEEDS seeds per group (3)
+#   S11_SWEEP_LRS the sweep's LRMAX (default 0.1 0.2 0.4 0.8)
 #   S11_ARGS    extra train flags (tiny settings); S11_NOTEBOOK_ENV extra notebook environment
 #   S11_PROFILE_ARGS extra flags for bench/profile_epoch.py; S11_WORK scratch folder
 set -uo pipefail
@@ -37,6 +46,7 @@ archive=${S11_DATA:-.carry/cifar10-jpeg.tar.gz}
 seeds=${S11_SEEDS:-3}
 deadline=${S11_DEADLINE:-560}
 read -r -a extra <<< "${S11_ARGS:-}"
+read -r -a sweep_lrs <<< "${S11_SWEEP_LRS:-0.1 0.2 0.4 0.8}"
 read -r -a profile_args <<< "${S11_PROFILE_ARGS:-}"
 mkdir -p "$out" "$work/runs"
 exec > >(tee -a "$out/log.txt") 2>&1
@@ -85,8 +95,12 @@ step decode 150 "$python" bench/decode.py --data "$archive" --out "$work/decoded
 
 group gpu 200 --augment gpu
 pack gpu.tgz runs/gpu
-group gpu-fixed 150 --augment gpu --min-lr 0.004 --max-lr 0.4
-pack gpu-fixed.tgz runs/gpu-fixed
+step sweep 240 "$python" -m s11lib sweep --data "$data" --augment gpu --no-progress --max-lr "${sweep_lrs[@]}" \
+  --schedule one-cycle step --epochs 24 --out "$work/runs/sweep" "${extra[@]}"
+pack sweep.tgz runs/sweep
+step sweep-short 90 "$python" -m s11lib sweep --data "$data" --augment gpu --no-progress --max-lr 0.4 \
+  --schedule one-cycle --epochs 6 12 --out "$work/runs/sweep" "${extra[@]}"
+pack sweep.tgz runs/sweep
 if "$python" -c "import torch, sys; sys.exit(not torch.cuda.is_available())"; then
   step peer-airbench94 120 "$python" bench/airbench_peer.py --data "$data" --seeds "$seeds" --out "$work/runs/peer-airbench94"
   rm -rf "$work/runs/peer-airbench94/cifar10"  # the exported pixels: 180 MB, not a result
@@ -98,11 +112,11 @@ fi
 step notebook 240 env S11_DATA="$data" S11_FIGURES="$work/images" ${S11_NOTEBOOK_ENV:-} \
   "$python" bench/execute_notebook.py "$work/S11_SuperConvergence.ipynb"
 pack notebook.tgz S11_SuperConvergence.ipynb images
-group gpu-cut 200 --augment gpu --lr-rule cut
-pack more.tgz runs/gpu-cut
+seeds=1 group fp16 90 --augment gpu --precision fp16  # one seed: bash keeps the assignment to this call
+pack more.tgz runs/fp16
 group albumentations 300 --augment albumentations
-pack more.tgz runs/gpu-cut runs/albumentations
+pack more.tgz runs/fp16 runs/albumentations
 step profile 90 "$python" bench/profile_epoch.py --data "$data" "${profile_args[@]}" > "$work/profile.tmp" \
   && mv "$work/profile.tmp" "$work/profile.txt" && cat "$work/profile.txt"
-pack more.tgz runs/gpu-cut runs/albumentations profile.txt
+pack more.tgz runs/fp16 runs/albumentations profile.txt
 echo "== plan: done $(date -u +%T)"

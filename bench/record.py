@@ -55,8 +55,10 @@ def group_runs(root: Path) -> dict[str, list[tuple[Path, dict]]]:
     """
     groups: dict[str, list[tuple[Path, dict]]] = {}
     for path in sorted(root.glob("**/metrics.json"), key=lambda p: (p.relative_to(root).parts[0], _seed(p), str(p))):
-        m = json.loads(path.read_text())
         parts = path.relative_to(root).parts
+        if (root / parts[0] / "sweep_config.json").exists():  # a sweep's points: its own sweep.csv records them
+            continue
+        m = json.loads(path.read_text())
         nested = len(parts) > 2 or (len(parts) == 2 and not parts[0].startswith("seed-"))
         name = parts[0] if nested else m["augment"] + (" +compile" if m.get("compile") else "")
         groups.setdefault(name, []).append((path, m))

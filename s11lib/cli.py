@@ -1,4 +1,4 @@
-"""python -m s11lib COMMAND: train, find-lr, zigzag, gradcam, summary.
+"""python -m s11lib COMMAND: train, find-lr, sweep, zigzag, gradcam, summary.
 
 Flags are generated from ``Config``'s fields (help text from their comments), so a flag
 cannot drift from the field it sets. Arguments are parsed and checked before torch and the
@@ -18,13 +18,15 @@ from pathlib import Path
 
 from . import config as config_module
 from .commands import (ZIGZAG_MAX_CYCLES, cmd_find_lr, cmd_gradcam, cmd_repeat, cmd_resume, cmd_summary,
-                       cmd_train, cmd_zigzag)
+                       cmd_sweep, cmd_train, cmd_zigzag)
 from .config import Config, Diverged, InputError, Interrupted
 from .flags import EXIT_BAD_INPUT, Parser, add_config_flags, config_from_args, finite_float, out_path
+from .sweep import PRESET
 
 EXIT_DIVERGED, EXIT_INTERRUPTED = 3, 130
 RESUME_OVERRIDES = ("device", "workers", "progress")  # with --resume the run's own config is used; only these may change
 GRADCAM_TARGETS = ("predicted", "true", "both")
+SWEEP_LISTS = ("max_lr", "schedule", "epochs")  # sweep takes these as lists, every other Config field as train does
 FIND_LR_FIELDS = ("data", "data_dir", "subset", "augment", "cutout", "workers", "batch_size", "momentum", "weight_decay",
                   "logit_scale", "finder_start_lr", "finder_end_lr", "finder_iters", "lr_rule", "seed", "device",
                   "precision", "progress")  # what a range test depends on; find-lr takes no training-only flag
@@ -70,8 +72,36 @@ def build_parser() -> Parser:
     p.add_argument("--target", default="predicted", choices=GRADCAM_TARGETS,
                    help="the class whose map is drawn: the predicted one, the true one, or both side by side")
 
-    sub.add_parser("summary", allow_abbrev=False, help="the model table: each block's output shape and parameters")
+    _add_sweep_parser(sub)
+
+    p = sub.add_parser("summary", allow_abbrev=False,
+                       help="the model table; with FOLDER, the results of a sweep or a run folder")
+    p.add_argument("folder", nargs="?", type=Path, help="a sweep's --out (sweep.json) or a run folder (metrics.json)")
     return parser
+
+
+def _add_sweep_parser(sub) -> None:
+    p = sub.add_parser("sweep", allow_abbrev=False,
+                       help="train a grid of schedules x LRMAX x epochs (and the found pair): what super-convergence buys")
+    p.add_argument("--out", required=True, type=out_path, help="output folder (sweep.csv, sweep.json, figures, a "
+                   "folder per point); the same command again goes on where it stopped")
+    p.add_argument("--max-lr", type=finite_float, nargs="+", default=argparse.SUPPRESS, metavar="LR",
+                   help=f"LRMAX of the grid (default: {' '.join(map(str, PRESET['max_lr']))}); each point's LRMIN is "
+                        "LRMAX/100 unless --min-lr is given")
+    p.add_argument("--schedule", nargs="+", choices=config_module.SCHEDULES, default=argparse.SUPPRESS,
+                   help=f"schedules of the grid (default: {' '.join(PRESET['schedule'])})")
+    p.add_argument("--epochs", type=int, nargs="+", default=argparse.SUPPRESS, metavar="N",
+                   help=f"run lengths of the grid (default: {' '.join(map(str, PRESET['epochs']))})")
+    p.add_argument("--repeat", type=int, default=1, metavar="N", help="seeds per point (seed, seed+1, ...)")
+    p.add_argument("--found", action=argparse.BooleanOptionalAction, default=True,
+                   help="also run the LR range test once and train one cycle at its pair, at each --epochs")
+    p.add_argument("--overwrite", action="store_true", help="replace what the --out folder holds")
+    p.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                   help="run each point as a Ray task: on a cluster (auto, or ray://host:port), or on a Ray "
+                        "started here for the sweep when no ADDRESS is given")
+    p.add_argument("--ray-gpus", type=float, default=1.0, help="GPUs per point where the cluster has GPUs")
+    p.add_argument("--ray-cpus", type=float, default=2.0, help="CPUs per point where it has none")
+    add_config_flags(p, tuple(f.name for f in dataclasses.fields(Config) if f.name not in SWEEP_LISTS))
 
 
 def _raise_interrupt(signum, frame) -> None:
@@ -116,7 +146,7 @@ def main(argv: list[str] | None = None, *, program: bool = False) -> int:
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)  # SIGTERM, like Ctrl-C, saves and stops
     ctrl_c = signal.getsignal(signal.SIGINT)
     try:
-        if getattr(args, "out", None) is not None and args.command in ("train", "find-lr"):
+        if getattr(args, "out", None) is not None and args.command in ("train", "find-lr", "sweep"):
             from .outputs import refuse_file
 
             refuse_file(args.out)  # answered at once, like a bad flag: before torch or the data are loaded
@@ -128,8 +158,14 @@ def main(argv: list[str] | None = None, *, program: bool = False) -> int:
             cmd_zigzag(args)
         elif args.command == "gradcam":
             cmd_gradcam(args)
+        elif args.command == "sweep":
+            grid = {name: getattr(args, name, PRESET[name]) for name in SWEEP_LISTS}
+            names = {f.name for f in dataclasses.fields(Config)} - set(SWEEP_LISTS)
+            cmd_sweep({k: v for k, v in vars(args).items() if k in names}, args.out, grid, seeds=args.repeat,
+                      found=args.found, overwrite=args.overwrite, ray=args.ray, ray_gpus=args.ray_gpus,
+                      ray_cpus=args.ray_cpus)
         else:
-            cmd_summary()
+            cmd_summary(args.folder)
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -112,10 +112,50 @@ def cmd_gradcam(args: argparse.Namespace) -> None:
         raise
 
 
-def cmd_summary() -> None:
-    from .model import ResNet9, summary
+def cmd_sweep(given: dict, out: Path, grid: dict, *, seeds: int = 1, found: bool = True, overwrite: bool = False,
+              ray: str | None = None, ray_gpus: float = 1.0, ray_cpus: float = 2.0) -> list[dict]:
+    """The grid's every point checked, then trained into ``out`` (here, or as Ray tasks with ``ray``)."""
+    from . import sweep
+    from .datasets import check_source
 
-    print(summary(ResNet9()))
+    peak = given.pop("peak_epoch", None)  # checked against every listed length by sweep.grid
+    base = Config(**given, epochs=max(grid["epochs"]))  # the grid's longest run carries the other flags
+    lists = dict(max_lrs=grid["max_lr"], schedules=grid["schedule"], epochs=grid["epochs"], peak_epoch=peak)
+    sweep.plan(base, **lists, seeds=seeds, found=found)  # settings first, as for every command
+    runner = None
+    if ray is not None:
+        from .ray_sweep import RayRunner
+
+        runner = RayRunner(ray, gpus=ray_gpus, cpus=ray_cpus)  # Ray missing: one error line naming the install
+    else:
+        check_source(base.data)
+    rows = sweep.run(base, out, **lists, seeds=seeds, found=found, overwrite=overwrite, runner=runner)
+    finished(sweep.table(rows))
+    return rows
+
+
+def cmd_summary(folder: Path | None = None) -> None:
+    """The model table; or the results a sweep (sweep.json) or a run (metrics.json) folder holds."""
+    import json
+
+    if folder is None:
+        from .model import ResNet9, summary
+
+        print(summary(ResNet9()))
+    elif (folder / "sweep.json").is_file():
+        from .sweep import table
+
+        print(table(json.loads((folder / "sweep.json").read_text())))
+    elif (folder / "metrics.json").is_file():
+        from .mistakes import per_class_table
+
+        m = json.loads((folder / "metrics.json").read_text())
+        confused = [(c["true"], c["predicted"], c["count"]) for c in m["most_confused"]]
+        print(f"test accuracy {m['test_accuracy']:.2f}% (with flip TTA {m['test_accuracy_tta']:.2f}%), "
+              f"{m['epochs']} epochs, LRMIN {m['min_lr']:.4g}, LRMAX {m['max_lr']:.4g}, "
+              f"training {m['train_seconds']:.1f}s\n" + per_class_table(m["per_class_accuracy"], confused))
+    else:
+        raise ConfigError(f"{folder} holds no sweep (sweep.json) and no finished run (metrics.json)")
 
 
 def finished(line: str) -> None:

@@ -17,6 +17,8 @@ CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "hors
 DEVICES = ("auto", "cuda", "mps", "cpu")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 AUGMENTS = ("albumentations", "gpu")
+SCHEDULES = ("one-cycle", "step", "constant")  # schedule.SCHEDULES, named here for the CLI
+PEAK_FRACTION = 5 / 24  # the recipe's one cycle peaks at the end of epoch 5 of 24; other lengths peak as far in
 LR_RULES = ("diverge", "edge", "cut", "turning", "steepest", "valley", "minimum")  # lr_rules.RULES, named here for the CLI
 GRADCAM_LAYERS = ("prep", "layer1", "layer2", "layer3")
 MIN_FINDER_ITERS = 5  # fewer range-test batches give no curve to read (lr_rules.MIN_POINTS)
@@ -60,7 +62,8 @@ class Config:
 
     # optimisation
     epochs: int = 24  # passes over the training set; the one cycle spans all of them
-    peak_epoch: int = 5  # LR reaches max_lr at the end of this epoch (1-based), then falls back to min_lr
+    peak_epoch: int | None = None  # one cycle: LR reaches max_lr at the end of this epoch (1-based); None: 5/24 of the epochs, rounded, at least 1 (5 of 24)
+    schedule: str = field(default="one-cycle", metadata={"choices": SCHEDULES})  # one-cycle (the recipe); step: max_lr, /10 from half the epochs, /100 from three quarters (He et al. 2016); constant: max_lr
     batch_size: int = 512  # images per training step (the LR schedule steps once per batch)
     momentum: float = 0.9  # SGD with Nesterov momentum, held constant (no momentum cycling)
     weight_decay: float = 5e-4  # L2 penalty on every parameter, in SGD's convention
@@ -85,6 +88,8 @@ class Config:
     progress: bool | None = None  # tqdm progress bars; None: only when they go to a terminal
 
     def __post_init__(self) -> None:
+        if self.peak_epoch is None and isinstance(self.epochs, int):
+            object.__setattr__(self, "peak_epoch", default_peak_epoch(self.epochs))
         validate(self)
 
     def to_dict(self) -> dict[str, Any]:
@@ -101,6 +106,11 @@ class Config:
         if unknown:
             raise ConfigError(f"unknown config field(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}")
         return cls(**values)
+
+
+def default_peak_epoch(epochs: int) -> int:
+    """The epoch at whose end the one cycle peaks when none is given: 5 of 24, and as far into other lengths."""
+    return max(1, int(epochs * PEAK_FRACTION + 0.5))  # halves round up: 12 epochs peak at 3
 
 
 def validate(cfg: Config) -> None:
@@ -149,7 +159,7 @@ def validate(cfg: Config) -> None:
         raise ConfigError(f"finder-start-lr ({cfg.finder_start_lr}) must be below finder-end-lr ({cfg.finder_end_lr})")
     if cfg.cutout > 32:
         raise ConfigError(f"cutout must fit in a 32x32 image, got {cfg.cutout}")
-    for name in ("device", "precision", "augment", "gradcam_layer", "lr_rule"):
+    for name in ("device", "precision", "augment", "gradcam_layer", "lr_rule", "schedule"):
         choices = next(f.metadata["choices"] for f in dataclasses.fields(cfg) if f.name == name)
         if getattr(cfg, name) not in choices:
             raise ConfigError(f"{name.replace('_', '-')} must be one of {', '.join(choices)}, got {getattr(cfg, name)!r}")

@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 
 from .config import Config, ConfigError
 from .model import ResNet9
-from .schedule import one_cycle
+from .schedule import scheduler as lr_scheduler
 
 POSTFIX_SECONDS = 0.5  # refresh the progress bar's numbers at most this often (each refresh syncs the GPU)
 
@@ -212,7 +212,8 @@ def flip_tta_accuracy(model: nn.Module, loader: Iterable, cfg: Config, device: t
 def fit(model: nn.Module, train_loader: Iterable, test_loader: Iterable, cfg: Config, device: torch.device, *,
         lr_min: float, lr_max: float, on_epoch: Callable[[dict], None] | None = None,
         resume: dict | None = None) -> dict:
-    """The one-cycle run: ``cfg.epochs`` epochs, LR lr_min -> lr_max (end of ``cfg.peak_epoch``) -> lr_min.
+    """The run: ``cfg.epochs`` epochs under ``cfg.schedule``; the recipe's one cycle takes the LR lr_min ->
+    lr_max (end of ``cfg.peak_epoch``) -> lr_min.
 
     Prints one line per epoch (and progress bars with ``cfg.progress``).
 
@@ -235,8 +236,8 @@ def fit(model: nn.Module, train_loader: Iterable, test_loader: Iterable, cfg: Co
     scaler = torch.amp.GradScaler(device.type) if dtype == torch.float16 else None
     criterion = nn.CrossEntropyLoss()
     optimizer = make_optimizer(model, cfg, lr_min)
-    scheduler = one_cycle(optimizer, epochs=cfg.epochs, steps_per_epoch=len(train_loader), peak_epoch=cfg.peak_epoch,
-                          lr_min=lr_min, lr_max=lr_max)
+    scheduler = lr_scheduler(optimizer, cfg.schedule, epochs=cfg.epochs, steps_per_epoch=len(train_loader),
+                             peak_epoch=cfg.peak_epoch, lr_min=lr_min, lr_max=lr_max)
     net = torch.compile(model) if cfg.compile else model
     state = {"epoch": 0, "history": [], "lrs": [], "train_seconds": 0.0, "eval_seconds": 0.0}
     if resume is not None:

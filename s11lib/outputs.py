@@ -20,7 +20,8 @@ TRAIN_OUTPUTS = ("config.json", "augmented.png", "lr_finder.png", "lr_finder.jso
                  "one_cycle.png", "accuracy.png", "loss.png", "confusion.png", "misclassified.png", "gradcam.png",
                  "gradcam_pairs.png")
 FIND_LR_OUTPUTS = ("lr_finder.png", "lr_finder.json")
-RUN_FILES = ("config.json", "checkpoint.pt", "history.csv", "metrics.json", "repeats.json")  # a folder with one holds a run
+RUN_FILES = ("config.json", "checkpoint.pt", "history.csv", "metrics.json", "repeats.json",
+             "sweep_config.json")  # a folder with one holds a run (or a sweep)
 LOCK = ".s11lib.lock"
 FIGURE_SUFFIX = ".png"
 
@@ -123,6 +124,9 @@ def clear(out: Path, outputs=TRAIN_OUTPUTS) -> None:
     for seed_dir in out.glob("seed-*"):
         if seed_dir.is_dir():
             shutil.rmtree(seed_dir)
+    for point in out.iterdir():  # a sweep's points: folders of seed folders
+        if point.is_dir() and any(p.is_dir() for p in point.glob("seed-*")):
+            shutil.rmtree(point)
 
 
 def checkpoint_file(path: Path) -> Path:

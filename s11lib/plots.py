@@ -96,7 +96,7 @@ def _epoch_axis(ax: Axes, epochs: float) -> None:
 
 
 def one_cycle(lrs: Sequence[float], steps_per_epoch: int, lr_min: float | None = None, lr_max: float | None = None,
-              ax: Axes | None = None) -> Axes:
+              ax: Axes | None = None, *, title: str = "One cycle: LR per batch") -> Axes:
     """The LR each batch was trained at, drawn where the batch ends (batch i at (i+1)/steps_per_epoch),
     so the peak sits on the end of the peak epoch and the line ends on the last; LRMIN and LRMAX marked."""
     ax = _ax(ax)
@@ -104,7 +104,7 @@ def one_cycle(lrs: Sequence[float], steps_per_epoch: int, lr_min: float | None =
     for value, name, color in ((lr_max, "LRMAX", "tab:red"), (lr_min, "LRMIN", "tab:green")):
         if value is not None:
             ax.axhline(value, color=color, ls="--", lw=1, label=f"{name} {value:.3g}")
-    ax.set(xlabel="epoch", ylabel="learning rate", title="One cycle: LR per batch")
+    ax.set(xlabel="epoch", ylabel="learning rate", title=title)
     _epoch_axis(ax, len(lrs) / steps_per_epoch)
     ax.legend(loc="center right")  # clear of the LRMAX line at the top and the LRMIN line at the bottom
     ax.grid(alpha=0.3)
@@ -209,3 +209,54 @@ def confusion(matrix: np.ndarray) -> Figure:
 def augmented(images: np.ndarray, labels: np.ndarray) -> Figure:
     """Training images as the net sees them after augmentation (denormalized)."""
     return image_grid(images, [CLASSES[c] for c in labels], title="Augmented training samples")
+
+
+def sweep_lr(rows: Sequence[dict], found_lr_max: float | None = None, ax: Axes | None = None) -> Axes:
+    """Test accuracy against LRMAX (log axis): per schedule and length, each seed a dot and the
+    median over seeds a line; the range test's LRMAX marked, its runs as stars."""
+    ax = _ax(ax, size=(7, 4))
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    lines = sorted({(r["schedule"], r["epochs"]) for r in rows if r["test_accuracy"] is not None and not r["found"]})
+    for (schedule, epochs), color in zip(lines, colors * 9):
+        runs = [r for r in rows if (r["schedule"], r["epochs"]) == (schedule, epochs) and not r["found"]
+                and r["test_accuracy"] is not None]
+        ax.scatter([r["lr_max"] for r in runs], [r["test_accuracy"] for r in runs], color=color, s=14, alpha=0.6)
+        lrs = sorted({r["lr_max"] for r in runs})
+        medians = [float(np.median([r["test_accuracy"] for r in runs if r["lr_max"] == lr])) for lr in lrs]
+        ax.plot(lrs, medians, color=color, marker="o", label=f"{schedule}, {epochs} epochs")
+    found = [r for r in rows if r["found"] and r["test_accuracy"] is not None]
+    if found:
+        ax.scatter([r["lr_max"] for r in found], [r["test_accuracy"] for r in found], marker="*", s=120,
+                   color="black", zorder=3, label="one cycle at the found pair")
+    if found_lr_max is not None:
+        ax.axvline(found_lr_max, color="black", ls="--", lw=1, label=f"found LRMAX {found_lr_max:.3g}")
+    ax.set(xscale="log", xlabel="LRMAX", ylabel="test accuracy (%)", title="Test accuracy against LRMAX")
+    if ax.get_legend_handles_labels()[0]:  # a sweep whose every run failed has nothing to name
+        ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, which="both")
+    return ax
+
+
+def sweep_curves(curves: dict[str, Sequence[dict]], ax: Axes | None = None) -> Axes:
+    """Test accuracy per epoch of each curve (label -> history rows): each schedule at its best LRMAX."""
+    ax = _ax(ax, size=(7, 4))
+    for label, history in curves.items():
+        ax.plot([r["epoch"] for r in history], [r["test_acc"] for r in history], marker=".", label=label)
+    ax.set(xlabel="epoch", ylabel="test accuracy (%)", title="Each schedule at its best LRMAX")
+    _epoch_axis(ax, max(max(r["epoch"] for r in h) for h in curves.values()))
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def sweep_budget(best: dict[str, Sequence[tuple[int, float]]], ax: Axes | None = None) -> Axes:
+    """Best test accuracy against the number of epochs, one line per schedule (schedule -> [(epochs, accuracy)])."""
+    ax = _ax(ax)
+    for schedule, points in best.items():
+        points = sorted(points)
+        ax.plot([e for e, _ in points], [a for _, a in points], marker="o", label=schedule)
+    ax.set(xlabel="epochs", ylabel="best test accuracy (%)", title="Best test accuracy against the training budget")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend()
+    ax.grid(alpha=0.3)
+    return ax

@@ -172,7 +172,7 @@ def metrics(state: State, fitted: dict, results: Results) -> dict:
         "params": count_parameters(state.model),
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else device.type,
         "data": state.data.source, "train_images": len(state.data.train), "test_images": len(state.data.test),
-        "augment": cfg.augment, "seed": cfg.seed, "compile": cfg.compile,
+        "augment": cfg.augment, "seed": cfg.seed, "compile": cfg.compile, "schedule": cfg.schedule,
         "precision": str(autocast_dtype(cfg.precision, device) or torch.float32).removeprefix("torch."),
         "per_class_accuracy": results.per_class,  # percent of each class's test images predicted right
         "most_confused": [{"true": t, "predicted": p, "count": n} for t, p, n in results.confused],
@@ -201,8 +201,13 @@ def search_json(cfg: Config, search: LRSearch) -> str:
 # The whole job into a folder
 
 
-def train_job(cfg: Config, folder: RunFolder, data: Cifar10 | None = None, resume: dict | None = None) -> dict:
+def train_job(cfg: Config, folder: RunFolder, data: Cifar10 | None = None, resume: dict | None = None, *,
+              light: bool = False) -> dict:
     """Every step into ``folder``; returns metrics.json's content.
+
+    ``light`` (a sweep's point) skips what only a single run needs: the augmented samples, the
+    mistakes figures and the GradCAM maps; the rest (history, metrics, the schedule and the
+    curves) is the same, number for number.
 
     A checkpoint is written (atomically) after every epoch. A run that fails before its
     first epoch was kept removes what it wrote, so the same command can simply be run again.
@@ -213,7 +218,7 @@ def train_job(cfg: Config, folder: RunFolder, data: Cifar10 | None = None, resum
     """
     progress = {"doing": "starting", "epoch": resume["epoch"] if resume is not None else 0}
     try:
-        m, said = _job(cfg, folder, data, resume, progress)  # the job's state is freed on its return: said after it
+        m, said = _job(cfg, folder, data, resume, progress, light)  # the job's state is freed on its return
     except KeyboardInterrupt:
         message = interrupt_message(cfg, folder, progress)
         _discard_if_nothing_kept(folder, progress, resume)
@@ -244,8 +249,8 @@ def interrupt_message(cfg: Config, folder: RunFolder, progress: dict) -> str:
     return f"{said}; no epoch had finished, so nothing was kept: the same command starts it again"
 
 
-def _job(cfg: Config, folder: RunFolder, data: Cifar10 | None, resume: dict | None,
-         progress: dict) -> tuple[dict, str]:
+def _job(cfg: Config, folder: RunFolder, data: Cifar10 | None, resume: dict | None, progress: dict,
+         light: bool) -> tuple[dict, str]:
     progress["doing"] = "reading the data"
     state = prepare(cfg, data)
     print(f"data: {state.data.source}: {len(state.data.train)} train / {len(state.data.test)} test images; "
@@ -254,8 +259,9 @@ def _job(cfg: Config, folder: RunFolder, data: Cifar10 | None, resume: dict | No
         lr_min, lr_max = _restore(state, resume, folder)
     else:
         folder.write("config.json", text=cfg.to_json())
-        progress["doing"] = "drawing augmented samples"
-        folder.write("augmented.png", figures.augmented_figure(state))
+        if not light:
+            progress["doing"] = "drawing augmented samples"
+            folder.write("augmented.png", figures.augmented_figure(state))
         lr_min, lr_max = _lrs(state, folder, progress)
         if state.search is not None:  # train as if the LRs had been given: the range test leaves no trace
             state = restart(state)
@@ -273,11 +279,14 @@ def _job(cfg: Config, folder: RunFolder, data: Cifar10 | None, resume: dict | No
     m = metrics(state, fitted, results)
     folder.write("metrics.json", text=json.dumps(m, indent=2))
     for name, draw in figures.FIGURES.items():
+        if light and name not in figures.CURVE_FIGURES:
+            continue
         if name == figures.GRADCAM_FIGURES[0]:
             progress["doing"] = "drawing GradCAM maps"
             explain(state, results)
         folder.write(name, draw(state, fitted, results))
-    return m, report(m, results.per_class, results.confused)
+    said = report(m, results.per_class, results.confused)
+    return m, said.splitlines()[0] if light else said
 
 
 def _lrs(state: State, folder: RunFolder, progress: dict) -> tuple[float, float]:
@@ -360,39 +369,42 @@ def repeat_job(cfg: Config, folder: RunFolder, repeat: int, overwrite: bool = Fa
         raise Interrupted("interrupted while reading the data; nothing was written") from None
     read_seconds = time.perf_counter() - t0  # once for all seeds; each run's data_seconds is then its loaders only
     print(f"data read once for {repeat} seeds in {read_seconds:.1f}s")
-    runs = []
-    for i in range(repeat):
-        seed_cfg = dataclasses.replace(cfg, seed=cfg.seed + i)
-        seed_dir = folder / f"seed-{seed_cfg.seed}"
-        done = _finished(seed_dir, seed_cfg)
-        if done is not None:
-            print(f"seed {seed_cfg.seed}: kept the finished run in {seed_dir}")
-            runs.append(done)
-            continue
-        ckpt = _unfinished(seed_dir, seed_cfg)
-        with claimed(seed_dir, overwrite=overwrite, resume=ckpt is not None) as seed_folder:
-            runs.append(train_job(seed_cfg, seed_folder, data, resume=ckpt))
-        print(f"wrote {', '.join(seed_folder.written)} to {seed_folder.path}")
+    runs = [seed_job(dataclasses.replace(cfg, seed=cfg.seed + i), folder / f"seed-{cfg.seed + i}", data,
+                     overwrite=overwrite) for i in range(repeat)]
     summary = repeat_summary(runs, read_seconds)
     (folder / "repeats.json").write_text(json.dumps(summary, indent=2))
     folder.wrote("repeats.json")
     return summary
 
 
-def _same_run(a: Config, b: Config) -> bool:
+def seed_job(cfg: Config, seed_dir: Path, data: Cifar10, *, overwrite: bool = False, light: bool = False) -> dict:
+    """The whole job of one seed in ``seed_dir``, going on where it stopped: a finished run of
+    ``cfg`` there is kept, an interrupted one resumed, anything else trained; returns its metrics."""
+    done = finished(seed_dir, cfg)
+    if done is not None:
+        print(f"seed {cfg.seed}: kept the finished run in {seed_dir}")
+        return done
+    ckpt = _unfinished(seed_dir, cfg)
+    with claimed(seed_dir, overwrite=overwrite, resume=ckpt is not None) as folder:
+        m = train_job(cfg, folder, data, resume=ckpt, light=light)
+    print(f"wrote {', '.join(folder.written)} to {folder.path}")
+    return m
+
+
+def same_run(a: Config, b: Config) -> bool:
     """The same run, whatever the settings that a resume may change (device, workers, progress)."""
     keep = {"device": a.device, "workers": a.workers, "progress": a.progress}
     return dataclasses.replace(b, **keep) == a
 
 
-def _finished(seed_dir: Path, cfg: Config) -> dict | None:
+def finished(seed_dir: Path, cfg: Config) -> dict | None:
     """The metrics of a finished run of ``cfg`` in ``seed_dir``, or None."""
     try:
         saved = Config.from_dict(json.loads((seed_dir / "config.json").read_text()))
         done = json.loads((seed_dir / "metrics.json").read_text())
     except (OSError, ValueError, TypeError, InputError):
         return None
-    return done if _same_run(cfg, saved) else None
+    return done if same_run(cfg, saved) else None
 
 
 def _unfinished(seed_dir: Path, cfg: Config) -> dict | None:
@@ -404,7 +416,7 @@ def _unfinished(seed_dir: Path, cfg: Config) -> dict | None:
         ckpt = checkpoint.load(path)
     except InputError:
         return None
-    return ckpt if _same_run(cfg, ckpt["config"]) and ckpt["epoch"] < cfg.epochs else None
+    return ckpt if same_run(cfg, ckpt["config"]) and ckpt["epoch"] < cfg.epochs else None
 
 
 def repeat_summary(runs: list[dict], read_seconds: float) -> dict:

@@ -32,28 +32,65 @@ def one_cycle_lr(step: int, *, total_steps: int, peak_step: int, lr_min: float, 
     return lr_max + (lr_min - lr_max) * (step - peak_step) / (last - peak_step)
 
 
+def step_lr(step: int, *, total_steps: int, lr_max: float) -> float:
+    """He et al.'s (2016) piecewise-constant CIFAR schedule: lr_max for the first half of the run,
+    lr_max/10 to three quarters, lr_max/100 to the end (24 epochs: 12, 6 and 6 epochs)."""
+    fraction = min(max(step, 0), total_steps - 1) / total_steps
+    return lr_max if fraction < 1 / 2 else lr_max / 10 if fraction < 3 / 4 else lr_max / 100
+
+
+def constant_lr(step: int, *, lr_max: float) -> float:
+    """lr_max at every step: the baseline a schedule must beat."""
+    return lr_max
+
+
+def lr_at(schedule: str, step: int, *, epochs: int, steps_per_epoch: int, peak_epoch: int, lr_min: float,
+          lr_max: float) -> float:
+    """The LR of batch ``step`` under ``schedule`` ("one-cycle", "step" or "constant"); lr_min and
+    peak_epoch are the one cycle's alone."""
+    total = epochs * steps_per_epoch
+    if schedule == "one-cycle":
+        return one_cycle_lr(step, total_steps=total, peak_step=peak_step(peak_epoch, steps_per_epoch), lr_min=lr_min,
+                            lr_max=lr_max)
+    if schedule == "step":
+        return step_lr(step, total_steps=total, lr_max=lr_max)
+    if schedule == "constant":
+        return constant_lr(step, lr_max=lr_max)
+    raise ValueError(f"unknown schedule {schedule!r}; one of {', '.join(SCHEDULES)}")
+
+
+SCHEDULES = ("one-cycle", "step", "constant")
+
+
 def peak_step(peak_epoch: int, steps_per_epoch: int) -> int:
     """The batch trained at max_lr: the last batch of epoch ``peak_epoch`` (1-based)."""
     return peak_epoch * steps_per_epoch - 1
 
 
-def one_cycle(optimizer: torch.optim.Optimizer, *, epochs: int, steps_per_epoch: int, peak_epoch: int,
-              lr_min: float, lr_max: float) -> torch.optim.lr_scheduler.LambdaLR:
-    """A per-batch scheduler that sets the optimizer's LR to ``one_cycle_lr`` at every step.
+def scheduler(optimizer: torch.optim.Optimizer, schedule: str = "one-cycle", *, epochs: int, steps_per_epoch: int,
+              peak_epoch: int, lr_min: float, lr_max: float) -> torch.optim.lr_scheduler.LambdaLR:
+    """A per-batch scheduler that sets the optimizer's LR to ``lr_at(schedule, step, ...)`` at every step.
 
     ``LambdaLR`` over the pure function, rather than torch's ``OneCycleLR``: the latter
     divides by the length of each phase, which is zero for one batch an epoch, and
     extrapolates past its ends. Momentum is not cycled: SGD keeps its 0.9.
     """
-    total, peak = epochs * steps_per_epoch, peak_step(peak_epoch, steps_per_epoch)
-    one_cycle_lr(0, total_steps=total, peak_step=peak, lr_min=lr_min, lr_max=lr_max)  # refuse a bad shape now
+    shape = dict(epochs=epochs, steps_per_epoch=steps_per_epoch, peak_epoch=peak_epoch, lr_min=lr_min, lr_max=lr_max)
+    lr_at(schedule, 0, **shape)  # refuse a bad shape or name now
     for group in optimizer.param_groups:
         group["lr"] = group["initial_lr"] = lr_max  # the base the factor below multiplies
 
     def factor(step: int) -> float:
-        return one_cycle_lr(step, total_steps=total, peak_step=peak, lr_min=lr_min, lr_max=lr_max) / lr_max
+        return lr_at(schedule, step, **shape) / lr_max
 
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def one_cycle(optimizer: torch.optim.Optimizer, *, epochs: int, steps_per_epoch: int, peak_epoch: int,
+              lr_min: float, lr_max: float) -> torch.optim.lr_scheduler.LambdaLR:
+    """The recipe's scheduler: ``scheduler(optimizer, "one-cycle", ...)``."""
+    return scheduler(optimizer, "one-cycle", epochs=epochs, steps_per_epoch=steps_per_epoch, peak_epoch=peak_epoch,
+                     lr_min=lr_min, lr_max=lr_max)
 
 
 def zigzag_lr(iteration: int | np.ndarray, *, lr_min: float, lr_max: float, step_size: int) -> float | np.ndarray:

@@ -144,3 +144,30 @@ def offline_copy() -> Path:
             pytest.fail(f"the offline CIFAR-10 copy is missing at {OFFLINE_COPY}")
         pytest.skip(f"no offline CIFAR-10 copy at {OFFLINE_COPY}")
     return OFFLINE_COPY
+
+
+TINY_SWEEP = ["--epochs", "2", "--batch-size", "50", "--workers", "0", "--device", "cpu", "--no-progress"]
+SWEEP_GRID = ["--max-lr", "0.05", "0.2", "--schedule", "one-cycle", "step", "--no-found", *TINY_SWEEP]
+SWEEP_POINTS = ["one-cycle-e2-lr0.05", "one-cycle-e2-lr0.2", "step-e2-lr0.05", "step-e2-lr0.2"]
+
+
+@pytest.fixture(scope="session")
+def swept(learnable, tmp_path_factory) -> Path:
+    """A 2 x 2 sweep (one-cycle and step at LRMAX 0.05 and 0.2, 2 epochs) on the learnable data, run here."""
+    from s11lib.cli import main
+
+    out = tmp_path_factory.mktemp("sweep") / "grid"
+    assert main(["sweep", "--data", str(learnable), "--out", str(out), *SWEEP_GRID]) == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """One local Ray for the whole session (its start-up costs seconds): 2 CPUs, no dashboard."""
+    import ray
+
+    from s11lib.ray_sweep import PACKAGE
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env={"py_modules": [str(PACKAGE)]})
+    yield ray
+    ray.shutdown()

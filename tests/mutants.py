@@ -43,6 +43,13 @@ MUTATIONS = [
  ("s11lib/engine.py", '            scaler.step(optimizer)\n', '            optimizer.step()\n', "tests/test_fp16.py"),
  ("s11lib/engine.py", 'scaler = torch.amp.GradScaler(device.type) if dtype == torch.float16 else None', 'scaler = None', "tests/test_fp16.py::test_fit_in_fp16_trains_every_batch_through_one_grad_scaler"),
  ("s11lib/lr_finder.py", 'enabled=autocast_dtype == torch.float16)', 'enabled=False)', "tests/test_fp16.py::test_the_range_test_in_fp16_steps_through_an_enabled_grad_scaler_and_restores_the_model"),
+ ("s11lib/sweep.py", 'else lr / MIN_LR_DIV))', 'else lr / 10))', "tests/test_sweep.py::test_a_2x2_grid_writes_a_row_per_run_and_its_figures"),
+ ("s11lib/schedule.py", 'else lr_max / 10 if fraction < 3 / 4 else', 'else lr_max / 10 if fraction < 2 / 3 else', "tests/test_schedule.py"),
+ ("s11lib/run.py", '        if light and name not in figures.CURVE_FIGURES:', '        if False:', "tests/test_sweep.py::test_a_2x2_grid_writes_a_row_per_run_and_its_figures"),
+ ("s11lib/sweep.py", '    if diverged.exists() and run.same_run(', '    if False and run.same_run(', "tests/test_sweep.py::test_a_diverging_point_and_an_untrusted_range_test_are_rows_and_the_sweep_goes_on"),
+ ("s11lib/ray_sweep.py", '                kept = kept_row(point, seed, out)', '                kept = None', "tests/test_ray_sweep.py::test_a_sweep_through_ray_writes_the_local_sweeps_rows_and_a_rerun_runs_nothing"),
+ ("s11lib/ray_sweep.py", '        _land(out, files)\n        return row', '        return row', "tests/test_ray_sweep.py::test_a_sweep_through_ray_writes_the_local_sweeps_rows_and_a_rerun_runs_nothing"),
+ ("s11lib/ray_sweep.py", 'return f"{type(cause).__name__}: {str(cause).strip().splitlines()[-1]}"', 'return str(error)', "tests/test_ray_sweep.py::test_a_point_whose_worker_cannot_read_the_data_fails_alone_with_one_line"),
 ]
 
 only = sys.argv[1:]

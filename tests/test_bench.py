@@ -31,7 +31,8 @@ def test_the_gpu_plan_killed_halfway_leaves_every_finished_result(tmp_path, lear
     step starts: what finished before is in OUT, packed whole, and summary.json records it."""
     out, work = tmp_path / "out", tmp_path / "work"
     env = {**os.environ, "S11_DATA": str(learnable), "S11_SEEDS": "1", "PYTHON": sys.executable, "S11_WORK": str(work),
-           "S11_ARGS": "--epochs 2 --peak-epoch 1 --batch-size 25 --workers 0 --device cpu --finder-iters 8"}
+           "S11_ARGS": "--epochs 2 --peak-epoch 1 --batch-size 25 --workers 0 --device cpu --finder-iters 8",
+           "S11_SWEEP_LRS": "0.1"}
     plan = subprocess.Popen(["bash", "bench/gpu_plan.sh", str(out)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
     seen = []
@@ -42,20 +43,23 @@ def test_the_gpu_plan_killed_halfway_leaves_every_finished_result(tmp_path, lear
             break
     plan.wait(timeout=HANG)
     log = "".join(seen)
-    assert "== gpu: exit 0" in log and "== gpu-fixed: exit 0" in log, log[-3000:]
+    assert "== gpu: exit 0" in log and "== sweep: exit 0" in log and "== sweep-short: exit 0" in log, log[-3000:]
     assert "== peer-airbench94: skipped, airbench94 runs on CUDA only" in log
-    assert sorted(p.name for p in out.iterdir()) == ["gpu-fixed.tgz", "gpu.tgz", "log.txt", "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["gpu.tgz", "log.txt", "summary.json", "sweep.tgz"]
     summary = json.loads((out / "summary.json").read_text())
     assert set(summary) == {"commit", "s11lib_sha256", "gpu", "date", "groups"}
     assert summary["s11lib_sha256"] == record.s11lib_sha256() and summary["gpu"] == "cpu"
-    assert sorted(summary["groups"]) == ["gpu", "gpu-fixed"]
-    fixed = summary["groups"]["gpu-fixed"]
-    assert (fixed["min_lr"], fixed["max_lr"], fixed["seed"]) == ([0.004], [0.4], [1])
-    assert summary["groups"]["gpu"]["lr_rule"] == ["diverge"] and fixed["group_wall_seconds"] >= 0
+    assert sorted(summary["groups"]) == ["gpu"]  # the sweep's runs are its own sweep.csv's rows
+    assert summary["groups"]["gpu"]["lr_rule"] == ["diverge"] and summary["groups"]["gpu"]["group_wall_seconds"] >= 0
     with tarfile.open(out / "gpu.tgz") as t:
         names = t.getnames()
     assert "runs/gpu/seed-1/metrics.json" in names and "runs/gpu/seed-1/lr_finder.json" in names
     assert not [n for n in names if n.endswith("checkpoint.pt")]
+    with tarfile.open(out / "sweep.tgz") as t:
+        rows = json.load(t.extractfile("runs/sweep/sweep.json"))
+        assert not [n for n in t.getnames() if n.endswith("checkpoint.pt")]
+    assert sorted(r["point"] for r in rows) == ["one-cycle-e2-found", "one-cycle-e2-lr0.1", "one-cycle-e2-lr0.4",
+                                                "step-e2-lr0.1"]  # the short sweep's grid grew the first's
 
 
 def test_the_gpu_plan_skips_what_no_longer_fits_before_its_deadline(tmp_path, learnable):
@@ -63,7 +67,7 @@ def test_the_gpu_plan_skips_what_no_longer_fits_before_its_deadline(tmp_path, le
            "S11_WORK": str(tmp_path / "work"), "S11_DEADLINE": "10"}
     done = subprocess.run(["bash", "bench/gpu_plan.sh", str(tmp_path / "out")], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=HANG)
-    for name in ("decode", "gpu", "gpu-fixed", "notebook", "gpu-cut", "albumentations", "profile"):
+    for name in ("decode", "gpu", "sweep", "sweep-short", "notebook", "fp16", "albumentations", "profile"):
         assert f"== {name}: skipped" in done.stdout, done.stdout[-2000:]
     assert "== plan: done" in done.stdout
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["log.txt"]  # nothing half-packed
@@ -162,4 +166,4 @@ def test_the_gpu_image_check_names_what_would_be_missing_there(tmp_path):
     unmet = [line for line in check_gpu_image.check(tmp_path) if "UNMET" in line]
     assert unmet == ["albumentations<3,>=2.0.5: UNMET, carried 1.4.0",
                      f"grad-cam>=1.5.0: UNMET, neither in the image nor carried in {tmp_path}",
-                     f"ipykernel>=6.0: UNMET, neither in the image nor carried in {tmp_path}"]
+                     f"ipykernel>=6.14: UNMET, neither in the image nor carried in {tmp_path}"]

@@ -52,8 +52,10 @@ SMOKE = command("python -m s11lib train --data ../shared")
 FIND_LR = command("python -m s11lib find-lr --data ../shared")
 GRADCAM = command("python -m s11lib gradcam --checkpoint runs/smoke")
 NOTEBOOK = command("S11_SMOKE=1 ")
+SWEEP = command("python -m s11lib sweep --data ../shared")
+SUMMARY = command("python -m s11lib summary runs/")
 TESTS = command("pip install -q -r requirements-dev.txt")  # run by CI (.ci/run, test_newcomer checks it is the same line)
-RUN_HERE = (SMOKE, FIND_LR, GRADCAM, NOTEBOOK, TESTS)
+RUN_HERE = (SMOKE, FIND_LR, GRADCAM, NOTEBOOK, SWEEP, SUMMARY, TESTS)
 
 
 def argv(line: str, data: Path, tmp: Path) -> list[str]:
@@ -126,3 +128,13 @@ def test_the_notebooks_smoke_command_gives_the_smoke_runs_numbers(smoke, offline
     assert sorted(ours) == sorted(cli)
     for key in ("min_lr", "max_lr", "test_accuracy", "test_accuracy_tta", "confusion_matrix"):
         assert ours[key] == cli[key], key
+
+
+def test_the_small_sweep_on_the_real_data_and_its_summary(offline_copy, tmp_path, capsys):
+    assert main(argv(SWEEP, offline_copy, tmp_path)) == 0
+    rows = json.loads((tmp_path / "runs" / "smoke-sweep" / "sweep.json").read_text())
+    assert [(r["point"], r["status"]) for r in rows] == [("one-cycle-e2-lr0.05", "done"), ("one-cycle-e2-lr0.4", "done")]
+    assert all(r["test_accuracy"] > 10.0 for r in rows)  # above chance after 2 epochs on 500 images
+    capsys.readouterr()
+    assert main(argv(SUMMARY, offline_copy, tmp_path)) == 0
+    assert "one-cycle-e2-lr0.4" in capsys.readouterr().out

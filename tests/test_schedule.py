@@ -82,3 +82,50 @@ def test_one_batch_an_epoch_with_the_peak_at_epoch_1_starts_at_the_peak():
 def test_a_peak_at_or_after_the_last_step_is_refused():
     with pytest.raises(ValueError, match="peak_step"):
         one_cycle_lr(0, total_steps=4, peak_step=3, lr_min=0.01, lr_max=0.1)
+
+
+def optimizer_lrs(schedule: str, epochs: int, steps_per_epoch: int, peak: int) -> list[float]:
+    """The LR of every batch as the optimizer gets it from ``schedule.scheduler``."""
+    from s11lib.schedule import scheduler
+
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=123.0)
+    sched = scheduler(opt, schedule, epochs=epochs, steps_per_epoch=steps_per_epoch, peak_epoch=peak, lr_min=LR_MIN,
+                      lr_max=LR_MAX)
+    lrs = []
+    for _ in range(epochs * steps_per_epoch):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    return lrs
+
+
+def test_the_step_schedule_is_max_then_a_tenth_from_half_then_a_hundredth_from_three_quarters():
+    lrs = optimizer_lrs("step", epochs=4, steps_per_epoch=3, peak=1)  # 12 batches: 6 + 3 + 3
+    assert lrs == pytest.approx([0.4] * 6 + [0.04] * 3 + [0.004] * 3)
+    full = optimizer_lrs("step", epochs=24, steps_per_epoch=98, peak=5)  # 12, 6 and 6 epochs
+    assert full[12 * 98 - 1] == pytest.approx(0.4) and full[12 * 98] == pytest.approx(0.04)
+    assert full[18 * 98 - 1] == pytest.approx(0.04) and full[18 * 98] == pytest.approx(0.004) == full[-1]
+
+
+def test_the_constant_schedule_is_max_lr_at_every_step_and_the_one_cycle_is_unchanged():
+    assert optimizer_lrs("constant", epochs=3, steps_per_epoch=2, peak=1) == pytest.approx([0.4] * 6)
+    lrs, _ = scheduled_lrs(steps_per_epoch=3, epochs=4, peak=1)
+    assert optimizer_lrs("one-cycle", epochs=4, steps_per_epoch=3, peak=1) == pytest.approx(list(lrs))
+
+
+@pytest.mark.parametrize("schedule", ["one-cycle", "step", "constant"])
+def test_every_schedule_s_scheduler_agrees_with_its_pure_function_at_every_step(schedule):
+    from s11lib.schedule import lr_at
+
+    lrs = optimizer_lrs(schedule, epochs=5, steps_per_epoch=7, peak=2)
+    pure = [lr_at(schedule, i, epochs=5, steps_per_epoch=7, peak_epoch=2, lr_min=LR_MIN, lr_max=LR_MAX)
+            for i in range(35)]
+    assert lrs == pytest.approx(pure, rel=1e-12)
+
+
+def test_other_lengths_peak_at_the_recipes_fraction_unless_told():
+    from s11lib.config import SCHEDULES, Config
+    from s11lib.schedule import SCHEDULES as PURE
+
+    assert [Config(epochs=e).peak_epoch for e in (2, 3, 6, 12, 24, 48)] == [1, 1, 1, 3, 5, 10]
+    assert Config(epochs=12, peak_epoch=7).peak_epoch == 7 and SCHEDULES == PURE
