@@ -12,7 +12,7 @@
 #   install+decode  -                                 ~25                 150
 #   gpu             gpu.tgz, summary.json             ~90                 200
 #   sweep           sweep.tgz                         ~170                240
-#   sweep-short     sweep.tgz                         ~45                 90
+#   sweep-short     sweep.tgz                         ~55                 100
 #   peer            peer.tgz, summary.json            ~35                 120
 #   notebook        notebook.tgz                      ~90                 240
 #   fp16            more.tgz, summary.json            ~25                 90
@@ -20,8 +20,9 @@
 #   profile         more.tgz                          ~30                 90
 #
 # sweep: LRMAX 0.1, 0.2, 0.4 and 0.8 for one-cycle and step at 24 epochs, plus the found pair
-# (9 runs of ~15 s training and ~3 s more each, the range test once); sweep-short: one cycle at
-# the found pair and at Page's 0.4 for 6 and 12 epochs into the same sweep (4 short runs). 0.4 is
+# (9 runs of ~15 s training and ~3 s more each, the range test once); sweep-short: one cycle and
+# step at Page's 0.4 and one cycle at the found pair, for 6 and 12 epochs, into the same sweep
+# (6 short runs). 0.4 is
 # in the grid, so the old gpu-fixed group (Page's pair) is a sweep point now. fp16: one 24-epoch
 # run with --precision fp16, the grad-scaler path Colab's T4 takes (--precision auto picks fp16
 # there), which no GPU has run.
@@ -98,8 +99,8 @@ pack gpu.tgz runs/gpu
 step sweep 240 "$python" -m s11lib sweep --data "$data" --augment gpu --no-progress --max-lr "${sweep_lrs[@]}" \
   --schedule one-cycle step --epochs 24 --out "$work/runs/sweep" "${extra[@]}"
 pack sweep.tgz runs/sweep
-step sweep-short 90 "$python" -m s11lib sweep --data "$data" --augment gpu --no-progress --max-lr 0.4 \
-  --schedule one-cycle --epochs 6 12 --out "$work/runs/sweep" "${extra[@]}"
+step sweep-short 100 "$python" -m s11lib sweep --data "$data" --augment gpu --no-progress --max-lr 0.4 \
+  --schedule one-cycle step --epochs 6 12 --out "$work/runs/sweep" "${extra[@]}"
 pack sweep.tgz runs/sweep
 if "$python" -c "import torch, sys; sys.exit(not torch.cuda.is_available())"; then
   step peer-airbench94 120 "$python" bench/airbench_peer.py --data "$data" --seeds "$seeds" --out "$work/runs/peer-airbench94"

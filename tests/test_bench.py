@@ -59,7 +59,7 @@ def test_the_gpu_plan_killed_halfway_leaves_every_finished_result(tmp_path, lear
         rows = json.load(t.extractfile("runs/sweep/sweep.json"))
         assert not [n for n in t.getnames() if n.endswith("checkpoint.pt")]
     assert sorted(r["point"] for r in rows) == ["one-cycle-e2-found", "one-cycle-e2-lr0.1", "one-cycle-e2-lr0.4",
-                                                "step-e2-lr0.1"]  # the short sweep's grid grew the first's
+                                                "step-e2-lr0.1", "step-e2-lr0.4"]  # the short sweep grew the first
 
 
 def test_the_gpu_plan_skips_what_no_longer_fits_before_its_deadline(tmp_path, learnable):

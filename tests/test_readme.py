@@ -10,6 +10,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -113,7 +114,10 @@ def test_the_notebooks_smoke_command_gives_the_smoke_runs_numbers(smoke, offline
     env = {k: str(offline_copy) if v == DATA_IN_README else v for k, v in env.items()}
     shutil.copy(ROOT / "S11_SuperConvergence.ipynb", tmp_path)
     readme_pictures = {p.name: p.stat().st_mtime_ns for p in (ROOT / "images").glob("*.png")}
-    done = subprocess.run(words[len(env):], cwd=tmp_path, capture_output=True, text=True, timeout=HANG,
+    command = words[len(env):]
+    assert command[0] == "jupyter"  # this Python's: the one on PATH may be another environment's, with other torch
+    done = subprocess.run([sys.executable, "-m", "jupyter", *command[1:]], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=HANG,
                           env={**os.environ, **env, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"})
     assert done.returncode == 0, done.stderr[-3000:]
     nb = nbformat.read(tmp_path / "runs" / "notebook-smoke.ipynb", as_version=4)
