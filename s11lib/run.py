@@ -218,7 +218,7 @@ def train_job(cfg: Config, folder: RunFolder, data: Cifar10 | None = None, resum
     """
     progress = {"doing": "starting", "epoch": resume["epoch"] if resume is not None else 0}
     try:
-        m, said = _job(cfg, folder, data, resume, progress, light)  # the job's state is freed on its return
+        m, said = _job(cfg, folder, data, resume, progress, light)
     except KeyboardInterrupt:
         message = interrupt_message(cfg, folder, progress)
         _discard_if_nothing_kept(folder, progress, resume)
