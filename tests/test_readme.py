@@ -113,12 +113,20 @@ def test_the_notebooks_smoke_command_gives_the_smoke_runs_numbers(smoke, offline
     env = dict(w.split("=", 1) for w in words if re.match(r"^[A-Z0-9_]+=", w))
     env = {k: str(offline_copy) if v == DATA_IN_README else v for k, v in env.items()}
     shutil.copy(ROOT / "S11_SuperConvergence.ipynb", tmp_path)
+    # the kernel is this interpreter: the "python3" kernel that jupyter finds first may be another
+    # environment's (in a virtualenv, its base Python's), with another torch and other LRs
+    kernel = tmp_path / "jupyter" / "kernels" / "python3"
+    kernel.mkdir(parents=True)
+    (kernel / "kernel.json").write_text(json.dumps({"argv": [sys.executable, "-m", "ipykernel_launcher", "-f",
+                                                              "{connection_file}"], "display_name": "Python 3",
+                                                     "language": "python"}))
     readme_pictures = {p.name: p.stat().st_mtime_ns for p in (ROOT / "images").glob("*.png")}
     command = words[len(env):]
-    assert command[0] == "jupyter"  # this Python's: the one on PATH may be another environment's, with other torch
+    assert command[0] == "jupyter"  # this Python's: the one on PATH may be another environment's
     done = subprocess.run([sys.executable, "-m", "jupyter", *command[1:]], cwd=tmp_path, capture_output=True, text=True,
                           timeout=HANG,
-                          env={**os.environ, **env, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"})
+                          env={**os.environ, **env, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg",
+                               "JUPYTER_PATH": str(tmp_path / "jupyter")})
     assert done.returncode == 0, done.stderr[-3000:]
     nb = nbformat.read(tmp_path / "runs" / "notebook-smoke.ipynb", as_version=4)
     saved = tmp_path / "runs" / "notebook-smoke"
