@@ -15,12 +15,12 @@ import traceback
 from pathlib import Path
 
 from .config import Config, ConfigError, Interrupted
+from .outputs import LOCK
 from .sweep import Point, base_row, kept_row, run_point, saved_pair
 
 RETRIES = 2  # a task lost with its worker or node (a crash, out of memory) runs again this often, then is a failed row
 INSTALL = "pip install 'ray>=2.31'"
 PACKAGE = Path(__file__).resolve().parent  # shipped to every node (runtime_env py_modules): no shared disk assumed
-LOCK = ".s11lib.lock"
 
 
 def import_ray():
