@@ -108,9 +108,8 @@ def saved_pair(out: Path) -> dict | None:
 def untrusted_row(base: Config, found: dict, epochs: int) -> dict:
     """The row that records a found point the range test could not vouch for (nothing trained)."""
     point = Point(dataclasses.replace(base, schedule="one-cycle", epochs=epochs, min_lr=None, max_lr=None), found=True)
-    return {**dict.fromkeys(COLUMNS), "point": point.name, "schedule": "one-cycle", "epochs": epochs,
-            "lr_min": found["lr_min"], "lr_max": found["lr_max"], "found": True, "seed": base.seed,
-            "status": "untrusted", "diverged": False, "commit": commit(), "note": found["note"]}
+    return {**base_row(point, base.seed), "lr_min": found["lr_min"], "lr_max": found["lr_max"], "status": "untrusted",
+            "diverged": False, "note": found["note"]}
 
 
 # ---------------------------------------------------------------------------------------
