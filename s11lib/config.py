@@ -45,7 +45,8 @@ class Interrupted(Exception):
 
 
 class Diverged(Exception):
-    """The loss became NaN or infinite; the message says where and what was kept."""
+    """The run blew up (``engine.divergence``: a NaN, infinite or absurd loss, or a NaN weight); the
+    message says where and what was kept."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ class Config:
     weight_decay: float = 5e-4  # L2 penalty on every parameter, in SGD's convention
     min_lr: float | None = None  # start and end of the cycle; None = found by the LR range test
     max_lr: float | None = None  # peak of the cycle; None = found by the LR range test
+    diverged_loss: float = 230.0  # a training batch's loss above this ends the run as diverged: 100x ln 10 ≈ 2.3, a uniform guess's loss, which no run that learns reaches
     logit_scale: float = 0.125  # logits are multiplied by this before the softmax (Page's ResNet-9); see README
 
     # LR range test (torch-lr-finder)
@@ -81,7 +83,7 @@ class Config:
     # run
     seed: int = 1  # seeds the model's initialisation, the shuffling and the augmentations
     device: str = field(default="auto", metadata={"choices": DEVICES})  # auto: cuda, then mps, then cpu
-    precision: str = field(default="auto", metadata={"choices": PRECISIONS})  # auto: bf16 (or fp16) autocast on CUDA, fp32 elsewhere
+    precision: str = field(default="auto", metadata={"choices": PRECISIONS})  # auto: bf16 (or fp16) autocast on CUDA, bf16 on a CPU with native bf16 (AVX512-BF16, AMX), fp32 elsewhere
     compile: bool = False  # torch.compile the model (CUDA only pays)
     gradcam_layer: str = field(default="layer3", metadata={"choices": GRADCAM_LAYERS})  # block whose activations GradCAM weighs
     misclassified_by_class: bool = False  # show mistakes class by class in turn, not simply the 25 with the highest loss
@@ -113,6 +115,14 @@ def default_peak_epoch(epochs: int) -> int:
     return max(1, int(epochs * PEAK_FRACTION + 0.5))  # halves round up: 12 epochs peak at 3
 
 
+def check_seeds(first: int, n: int) -> None:
+    """Refuse now a run of ``n`` seeds (first, first+1, ...) whose last seed numpy cannot take."""
+    last = first + n - 1
+    if not 0 <= first <= last <= MAX_SEED:
+        raise ConfigError(f"--seed {first} with --repeat {n} reaches seed {last}, above {MAX_SEED} (numpy's seeds are "
+                          f"32-bit); pass a lower --seed or fewer seeds")
+
+
 def validate(cfg: Config) -> None:
     """Refuse settings that cannot work, before any data is read or any model is built."""
 
@@ -126,7 +136,8 @@ def validate(cfg: Config) -> None:
         value = getattr(cfg, f.name)
         if isinstance(value, float) and not math.isfinite(value):
             raise ConfigError(f"{f.name.replace('_', '-')} must be a finite number, got {value}")
-    for name in ("epochs", "peak_epoch", "batch_size", "cutout", "finder_start_lr", "finder_end_lr", "logit_scale"):
+    for name in ("epochs", "peak_epoch", "batch_size", "cutout", "finder_start_lr", "finder_end_lr", "logit_scale",
+                 "diverged_loss"):
         positive(name, getattr(cfg, name))
     if cfg.finder_repeat < 1:
         raise ConfigError(f"finder-repeat must be >= 1, got {cfg.finder_repeat}")

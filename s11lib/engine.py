@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import math
 import os
 import sys
 import time
@@ -19,13 +21,44 @@ from .schedule import scheduler as lr_scheduler
 POSTFIX_SECONDS = 0.5  # refresh the progress bar's numbers at most this often (each refresh syncs the GPU)
 
 
-class NonFiniteLoss(RuntimeError):
-    """The training loss became NaN or infinite; says where (epoch, batch) and at which LR."""
+class Diverging(RuntimeError):
+    """The run blew up in ``epoch``; the message (``divergence``'s) says how and where."""
 
-    def __init__(self, batch: int, lr: float, epoch: int | None = None):
-        self.batch, self.lr, self.epoch = batch, lr, epoch
-        where = f"epoch {epoch}, " if epoch is not None else ""
-        super().__init__(f"the loss became NaN or infinite in {where}batch {batch + 1} at LR {lr:.4g}")
+    def __init__(self, message: str, epoch: int):
+        self.epoch = epoch
+        super().__init__(message)
+
+
+def divergence(epoch: int, batch_losses: torch.Tensor, lrs: list[float], test_loss: float, model: nn.Module,
+               bound: float) -> str | None:
+    """The one definition of a run that blew up, read once an epoch (one wait for the device, not one a batch).
+
+    A run has diverged when a training batch's loss is NaN or infinite or above ``bound`` (a
+    loss no run that learns reaches: ``Config.diverged_loss``), when the test loss is NaN or
+    infinite, or when a weight or BatchNorm statistic is. A blown-up net can keep finite but
+    absurd losses for epochs (5e6, then 7e15 on the real data at LR 50) and score a uniform 10%.
+
+    Args:
+        batch_losses: the epoch's training loss of each batch, on the device.
+        lrs: the LR of each batch.
+
+    Returns:
+        What happened and where; None when the run is healthy.
+    """
+    state = [t for t in model.state_dict().values() if t.is_floating_point()]
+    bad = ~torch.isfinite(batch_losses) | (batch_losses > bound)
+    bad_batch, weights_finite = torch.stack([bad.any(), torch.stack([torch.isfinite(t).all() for t in state]).all()]).tolist()
+    if bad_batch:
+        i = int(bad.nonzero()[0])
+        value, where = float(batch_losses[i]), f"in epoch {epoch}, batch {i + 1} at LR {lrs[i]:.4g}"
+        if not math.isfinite(value):
+            return f"the training loss became NaN or infinite {where}"
+        return f"the training loss reached {value:.3g} {where}, above {bound:g}, which no run that learns reaches"
+    if not math.isfinite(test_loss):
+        return f"the test loss became NaN or infinite in epoch {epoch}"
+    if not weights_finite:
+        return f"a weight or BatchNorm statistic became NaN or infinite in epoch {epoch}"
+    return None
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -40,19 +73,64 @@ def resolve_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
+NATIVE_BF16 = {"amx_bf16": "AMX-BF16", "avx512_bf16": "AVX512-BF16"}  # x86 CPU flag -> the instructions it names
+
+
+def native_bf16(flags: Iterable[str]) -> str | None:
+    """Which instructions give a CPU with these feature flags (``/proc/cpuinfo``'s) native bf16
+    matrix math, AMX-BF16 first; None when it has neither and bf16 would be emulated in fp32."""
+    flags = set(flags)
+    return next((name for flag, name in NATIVE_BF16.items() if flag in flags), None)
+
+
+def cpu_flags() -> frozenset[str]:
+    """This CPU's feature flags: ``/proc/cpuinfo`` on Linux; elsewhere what torch's CPU probes say."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return frozenset(next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), []))
+    except OSError:
+        probes = {"avx512_bf16": "_is_avx512_bf16_supported", "amx_bf16": "_is_amx_tile_supported"}
+        return frozenset(flag for flag, probe in probes.items() if getattr(torch.cpu, probe, lambda: False)())
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_bf16() -> str | None:
+    """The instructions that give this CPU native bf16 ("AMX-BF16", "AVX512-BF16"), or None."""
+    return native_bf16(cpu_flags())
+
+
 def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     """The autocast dtype for ``precision`` on ``device``; None means plain fp32.
 
     "auto" is bf16 on CUDA chips with bf16 tensor cores (Ampere, compute capability 8, and
     later), fp16 with a grad scaler on older ones such as Colab's T4 (where
-    ``torch.cuda.is_bf16_supported()`` can say yes because bf16 is emulated, slowly), and
-    fp32 on the CPU and MPS, so the CPU default path is exact fp32.
+    ``torch.cuda.is_bf16_supported()`` can say yes because bf16 is emulated, slowly); bf16 on a
+    CPU with native bf16 (``cpu_bf16``; reported at 12f288e on a 2-core AMD EPYC with
+    AVX512-BF16: 296 img/s against fp32's 154), fp32 on other CPUs, where bf16 is emulated and
+    slower than fp32 (``bench/cpu_precision.py``; bench/RESULTS.md section 8), and on MPS.
     """
     if precision == "auto":
+        if device.type == "cpu":
+            return torch.bfloat16 if cpu_bf16() else None
         if device.type != "cuda":
             return None
         return torch.bfloat16 if torch.cuda.get_device_capability(device)[0] >= 8 else torch.float16
     return {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+
+
+def precision_note(precision: str, device: torch.device) -> str:
+    """What a run computes in, and why: "bf16 autocast (auto: this CPU has AVX512-BF16)", "fp32 (asked)", ..."""
+    dtype = autocast_dtype(precision, device)
+    what = {None: "fp32", torch.bfloat16: "bf16 autocast", torch.float16: "fp16 autocast"}[dtype]
+    if precision != "auto":
+        return f"{what} (asked)"
+    if device.type == "cpu":
+        has = cpu_bf16()
+        return f"{what} (auto: this CPU has {has})" if has else f"{what} (auto: this CPU has no native bf16)"
+    if device.type == "cuda":
+        major, minor = torch.cuda.get_device_capability(device)
+        return f"{what} (auto: CUDA compute capability {major}.{minor})"
+    return f"{what} (auto: {device.type})"
 
 
 def start_run(cfg: Config) -> torch.device:
@@ -66,7 +144,7 @@ def start_run(cfg: Config) -> torch.device:
     device = resolve_device(cfg.device)
     if cfg.precision == "fp16" and device.type == "cpu":
         raise ConfigError("precision fp16 on the CPU has no fast kernels (an epoch took 190x as long as fp32 when "
-                          "measured: 358 s against 2.7 s on 200 images); use --precision fp32 (the CPU default)")
+                          "measured: 358 s against 2.7 s on 200 images); use --precision auto or fp32")
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     seed_everything(cfg.seed)
@@ -85,10 +163,18 @@ def seed_everything(seed: int) -> None:
     np.random.seed(seed)
 
 
+def channels_last(device: torch.device) -> bool:
+    """Whether images and weights go NHWC on ``device``: on CUDA (the fast layout on tensor cores) and on the
+    CPU, where oneDNN's NHWC kernels were faster in both precisions wherever measured (bench/RESULTS.md
+    section 9: 57.8 -> 67.5 img/s fp32 on a 2-core AMD EPYC with AVX2; 154 -> 188 fp32 and 296 -> 339 bf16
+    reported at 12f288e on one with AVX512-BF16)."""
+    return device.type in ("cuda", "cpu")
+
+
 def build_model(cfg: Config, device: torch.device) -> ResNet9:
-    """A fresh ResNet-9 on ``device``; channels-last on CUDA."""
+    """A fresh ResNet-9 on ``device``, channels-last where that is faster (``channels_last``)."""
     model = ResNet9(logit_scale=cfg.logit_scale).to(device)
-    if device.type == "cuda":  # NHWC convolutions are the fast ones on tensor cores
+    if channels_last(device):
         model = model.to(memory_format=torch.channels_last)
     return model
 
@@ -104,7 +190,7 @@ def _autocast(device: torch.device, dtype: torch.dtype | None):
 
 def _to_device(x: torch.Tensor, y: torch.Tensor, device: torch.device):
     x = x.to(device, non_blocking=True)
-    if device.type == "cuda":
+    if channels_last(device):
         x = x.contiguous(memory_format=torch.channels_last)
     return x, y.to(device, non_blocking=True)
 
@@ -116,19 +202,16 @@ def train_one_epoch(model: nn.Module, loader: Iterable, optimizer: torch.optim.O
     """One pass over ``loader``, stepping ``scheduler`` after every batch.
 
     Returns:
-        {"loss", "accuracy" (percent), "lrs" (the LR each batch was trained at), "seconds"}; "seconds"
-        is the loop's wall time, read after the ``.item()`` that ends it has waited for the device:
-        training alone, as the peer's time is (bench/RESULTS.md, "How the two sides are timed").
-
-    Raises:
-        NonFiniteLoss: a batch's loss was NaN or infinite (checked once, at the end: a check
-        per batch would stall the GPU).
+        {"loss", "accuracy" (percent), "lrs" (the LR each batch was trained at), "batch_losses" (each
+        batch's loss, a tensor on the device, for ``divergence``), "seconds"}; "seconds" is the loop's
+        wall time, read after the ``.item()`` that ends it has waited for the device: training
+        alone, as the peer's time is (bench/RESULTS.md, "How the two sides are timed").
     """
     model.train()
     start = time.perf_counter()
     loss_sum = torch.zeros((), device=device)
     correct = torch.zeros((), device=device, dtype=torch.long)
-    seen, lrs, finite, shown = 0, [], [], start
+    seen, lrs, losses, shown = 0, [], [], start
     bar = tqdm(loader, desc=desc, leave=False, disable=not progress, dynamic_ncols=True)
     for x, y in bar:
         x, y = _to_device(x, y, device)
@@ -148,17 +231,13 @@ def train_one_epoch(model: nn.Module, loader: Iterable, optimizer: torch.optim.O
             scheduler.step()
         loss_sum += loss.detach().float() * len(y)
         correct += (out.detach().argmax(1) == y).sum()
-        finite.append(torch.isfinite(loss.detach()))
+        losses.append(loss.detach().float())
         seen += len(y)
         if progress and time.perf_counter() - shown > POSTFIX_SECONDS:
             shown = time.perf_counter()
             bar.set_postfix(loss=f"{loss_sum.item() / seen:.3f}", acc=f"{100 * correct.item() / seen:.1f}", lr=f"{lrs[-1]:.3g}")
-    finite = torch.stack(finite)
-    if not bool(finite.all()):
-        bad = int((~finite).nonzero()[0])
-        raise NonFiniteLoss(bad, lrs[bad])
     return {"loss": loss_sum.item() / seen, "accuracy": 100.0 * correct.item() / seen, "lrs": lrs,
-            "seconds": time.perf_counter() - start}
+            "batch_losses": torch.stack(losses), "seconds": time.perf_counter() - start}
 
 
 @torch.no_grad()
@@ -230,7 +309,7 @@ def fit(model: nn.Module, train_loader: Iterable, test_loader: Iterable, cfg: Co
         "test_acc", "seconds" (train + test of that epoch)}.
 
     Raises:
-        NonFiniteLoss: with the epoch filled in.
+        Diverging: the epoch blew up (``divergence``); the epochs before it are kept.
     """
     dtype = autocast_dtype(cfg.precision, device)
     scaler = torch.amp.GradScaler(device.type) if dtype == torch.float16 else None
@@ -247,12 +326,12 @@ def fit(model: nn.Module, train_loader: Iterable, test_loader: Iterable, cfg: Co
     history, lrs = list(state["history"]), list(state["lrs"])
     train_seconds, eval_seconds = state["train_seconds"], state["eval_seconds"]
     for epoch in range(state["epoch"] + 1, cfg.epochs + 1):
-        try:
-            tr = train_one_epoch(net, train_loader, optimizer, criterion, device, scheduler=scheduler, dtype=dtype,
-                                 scaler=scaler, progress=show_progress(cfg), desc=f"epoch {epoch}/{cfg.epochs}")
-        except NonFiniteLoss as e:
-            raise NonFiniteLoss(e.batch, e.lr, epoch) from None
+        tr = train_one_epoch(net, train_loader, optimizer, criterion, device, scheduler=scheduler, dtype=dtype,
+                             scaler=scaler, progress=show_progress(cfg), desc=f"epoch {epoch}/{cfg.epochs}")
         te = evaluate(net, test_loader, criterion, device, dtype=dtype, keep_outputs=epoch == cfg.epochs)
+        blown = divergence(epoch, tr["batch_losses"], tr["lrs"], te["loss"], model, cfg.diverged_loss)
+        if blown is not None:  # before the epoch is kept: a checkpoint never holds a diverged epoch
+            raise Diverging(blown, epoch)
         train_seconds += tr["seconds"]
         eval_seconds += te["seconds"]
         lrs += tr["lrs"]

@@ -2,6 +2,7 @@ import pytest
 import torch
 from torch import nn
 
+import s11lib.engine as engine
 from s11lib.config import Config, ConfigError
 from s11lib.engine import autocast_dtype, evaluate, fit, make_optimizer, resolve_device, train_one_epoch
 from s11lib.model import ResNet9
@@ -73,11 +74,73 @@ def test_fit_returns_one_row_per_epoch_and_every_batch_lr():
 
 def test_devices_and_precision():
     assert resolve_device("cpu") == torch.device("cpu")
-    assert autocast_dtype("auto", torch.device("cpu")) is None
     assert autocast_dtype("bf16", torch.device("cpu")) is torch.bfloat16
+    assert autocast_dtype("fp32", torch.device("cpu")) is None
     if not torch.cuda.is_available():
         with pytest.raises(ConfigError, match="not available"):
             resolve_device("cuda")
+
+
+@pytest.mark.parametrize("flags, native", [
+    ({"avx2", "avx512f", "avx512_bf16"}, "AVX512-BF16"),  # the 2-core AMD EPYC of issue 29 (Zen 4)
+    ({"avx512f", "avx512_bf16", "amx_tile", "amx_bf16"}, "AMX-BF16"),  # Sapphire Rapids: AMX is the faster of the two
+    ({"avx2", "avx512f", "avx512bw"}, None),  # AVX-512 without BF16: bf16 would be emulated
+    ({"avx2", "fma"}, None),
+])
+def test_native_bf16_is_read_off_the_cpu_flags(flags, native):
+    assert engine.native_bf16(flags) == native
+
+
+@pytest.mark.parametrize("native, dtype, note", [
+    ("AVX512-BF16", torch.bfloat16, "bf16 autocast (auto: this CPU has AVX512-BF16)"),
+    (None, None, "fp32 (auto: this CPU has no native bf16)"),
+])
+def test_auto_precision_on_the_cpu_is_bf16_only_where_the_cpu_has_it(native, dtype, note, monkeypatch):
+    monkeypatch.setattr(engine, "cpu_bf16", lambda: native)
+    cpu = torch.device("cpu")
+    assert autocast_dtype("auto", cpu) is dtype and engine.precision_note("auto", cpu) == note
+    assert autocast_dtype("fp32", cpu) is None and engine.precision_note("fp32", cpu) == "fp32 (asked)"
+
+
+def test_this_machines_choice_follows_its_flags():
+    flags = engine.cpu_flags()
+    assert flags, "no CPU flags read"
+    assert engine.cpu_bf16() == engine.native_bf16(flags)
+    assert (autocast_dtype("auto", torch.device("cpu")) is torch.bfloat16) == bool({"avx512_bf16", "amx_bf16"} & flags)
+
+
+def _healthy():
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4))
+
+
+@pytest.mark.parametrize("losses, test_loss, poison, expected", [
+    ([2.3, 2.1], 2.0, None, None),
+    ([2.3, 229.0], 2.0, None, None),  # high, but under the bound
+    ([2.3, 5.0e6, 6.7e15], 5.9e25, None, "the training loss reached 5e+06 in epoch 3, batch 2 at LR 0.2, above 230"),
+    ([float("nan"), 2.0], 2.0, None, "the training loss became NaN or infinite in epoch 3, batch 1 at LR 0.1"),
+    ([2.3, float("inf")], 2.0, None, "the training loss became NaN or infinite in epoch 3, batch 2 at LR 0.2"),
+    ([2.3, 2.1], float("nan"), None, "the test loss became NaN or infinite in epoch 3"),
+    ([2.3, 2.1], 2.0, "1.running_var", "a weight or BatchNorm statistic became NaN or infinite in epoch 3"),
+    ([2.3, 2.1], 2.0, "0.weight", "a weight or BatchNorm statistic became NaN or infinite in epoch 3"),
+])
+def test_divergence_is_one_definition(losses, test_loss, poison, expected):
+    model = _healthy()
+    if poison:
+        with torch.no_grad():
+            model.state_dict()[poison].view(-1)[0] = float("nan")
+    said = engine.divergence(3, torch.tensor(losses), [0.1, 0.2, 0.3], test_loss, model, bound=230.0)
+    assert said == expected if expected is None else said.startswith(expected), said
+
+
+def test_fit_stops_at_the_epoch_that_blew_up_and_keeps_the_ones_before():
+    """Epoch 2's loss explodes to finite but absurd values: the run stops there, epoch 1 kept."""
+    torch.manual_seed(0)
+    kept = []
+    with pytest.raises(engine.Diverging, match="the training loss reached .* in epoch 2, batch 1") as e:
+        fit(ResNet9(), two_batches(), two_batches(), Config(epochs=3, peak_epoch=1, progress=False, diverged_loss=2.5),
+            torch.device("cpu"), lr_min=0.01, lr_max=30.0, on_epoch=kept.append)
+    assert e.value.epoch == 2 and [s["epoch"] for s in kept] == [1]
 
 
 def test_training_uses_the_recipes_sgd_nesterov_momentum_and_weight_decay():
@@ -105,3 +168,26 @@ def test_an_epochs_line_is_printed_only_once_its_checkpoint_holds_it(capsys):
     fit(model, two_batches(), two_batches(), Config(epochs=2, peak_epoch=1, progress=False), torch.device("cpu"),
         lr_min=0.01, lr_max=0.1, on_epoch=lambda snapshot: None)
     assert "epoch  1/2" in capsys.readouterr().out  # the line itself is still printed
+
+
+def test_a_tiny_bf16_run_on_the_cpu_trains():
+    """bf16 autocast on the CPU (what --precision auto picks where the CPU has native bf16): the
+    convolutions run in bf16 and a few epochs on two batches lower the loss."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.BatchNorm2d(8), torch.nn.ReLU(),
+                                torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(8, 10))
+    seen = []
+    model[0].register_forward_hook(lambda m, i, out: seen.append(out.dtype))
+    run = fit(model, two_batches(), two_batches(), Config(epochs=4, peak_epoch=1, progress=False, precision="bf16"),
+              torch.device("cpu"), lr_min=0.05, lr_max=0.5)
+    assert set(seen) == {torch.bfloat16}
+    losses = [r["train_loss"] for r in run["history"]]
+    assert losses[-1] < losses[0], losses
+
+
+def test_the_cpu_trains_channels_last_as_cuda_does():
+    """NHWC was faster on every CPU measured, in both precisions (bench/RESULTS.md section 9)."""
+    model = engine.build_model(Config(), torch.device("cpu"))
+    assert model.prep[0].weight.is_contiguous(memory_format=torch.channels_last)
+    x, y = engine._to_device(torch.randn(2, 3, 32, 32), torch.zeros(2, dtype=torch.long), torch.device("cpu"))
+    assert x.is_contiguous(memory_format=torch.channels_last)
