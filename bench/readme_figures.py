@@ -3,7 +3,7 @@
     python bench/readme_figures.py --data ../shared/data/cifar10-jpeg.tar.gz --smoke runs/smoke
 
 - ``augmented.png``: ``augment.augmented_samples(train, seed=1)`` of the offline copy;
-- ``one_cycle.png``: the schedule of the H200 run ``albumentations, seed 1`` (LRMIN 0.00231,
+- ``lr_schedule.png``: the schedule of the H200 run ``albumentations, seed 1`` (LRMIN 0.00231,
   LRMAX 0.272, 98 batches an epoch: bench/h200-2026-11-28), from ``schedule.one_cycle_lr``;
 - ``confusion.png``: the confusion matrix in ``SMOKE/metrics.json`` (a CPU smoke run: an
   illustration of the figure, not a result).
@@ -43,10 +43,10 @@ def main() -> None:
     total, peak = r["epochs"] * r["steps_per_epoch"], peak_step(r["peak_epoch"], r["steps_per_epoch"])
     lrs = [one_cycle_lr(i, total_steps=total, peak_step=peak, lr_min=r["lr_min"], lr_max=r["lr_max"]) for i in range(total)]
     plots.save(plots.one_cycle(lrs, r["steps_per_epoch"], lr_min=r["lr_min"], lr_max=r["lr_max"]),
-               args.out / "one_cycle.png", close=True)
+               args.out / "lr_schedule.png", close=True)
     confusion = np.array(json.loads((args.smoke / "metrics.json").read_text())["confusion_matrix"])
     plots.save(plots.confusion(confusion), args.out / "confusion.png", close=True)
-    print(f"wrote augmented.png, one_cycle.png, confusion.png to {args.out}")
+    print(f"wrote augmented.png, lr_schedule.png, confusion.png to {args.out}")
 
 
 if __name__ == "__main__":

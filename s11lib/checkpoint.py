@@ -35,6 +35,17 @@ def atomic_save(obj, path: Path) -> None:
         raise
 
 
+SLIM_KEYS = ("format", "config", "model", "epoch", "history", "lr_min", "lr_max", "lr_finder")
+
+
+def slim(path: Path) -> None:
+    """Keep what a finished run's checkpoint is read for later (the weights for ``gradcam``, the config,
+    history and LRs) and drop what only a resume needs (SGD's momentum, the scheduler, the loader's
+    and the random states): ResNet-9's 52.6 MB become its 26.3 MB of weights. Atomic, like every save."""
+    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    atomic_save({k: ckpt[k] for k in SLIM_KEYS if k in ckpt}, path)
+
+
 def load(path: Path) -> dict:
     """Read and check a checkpoint written by ``train``."""
     path = Path(path)

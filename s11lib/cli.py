@@ -1,11 +1,11 @@
-"""python -m s11lib COMMAND: train, find-lr, sweep, zigzag, gradcam, summary.
+"""s11 (python -m s11lib) COMMAND: train, find-lr, sweep, zigzag, gradcam, summary.
 
 Flags are generated from ``Config``'s fields (help text from their comments), so a flag
 cannot drift from the field it sets. Arguments are parsed and checked before torch and the
 other heavy libraries are imported, so ``--help`` and a typo answer at once. The work itself
 is ``run.py``'s, what each command does around it ``commands.py``'s; this module parses,
-dispatches and maps errors to exit statuses: bad input 2, a diverged run 3, an interrupted one
-130, each with one ``error:`` line.
+dispatches and maps errors to exit statuses: a sweep that measured nothing 1, bad input 2, a
+diverged run 3, an interrupted one 130, each with one ``error:`` line.
 """
 
 from __future__ import annotations
@@ -16,14 +16,15 @@ import signal
 import sys
 from pathlib import Path
 
+from . import __version__
 from . import config as config_module
 from .commands import (ZIGZAG_MAX_CYCLES, cmd_find_lr, cmd_gradcam, cmd_repeat, cmd_resume, cmd_summary,
                        cmd_sweep, cmd_train, cmd_zigzag)
 from .config import Config, Diverged, InputError, Interrupted
 from .flags import EXIT_BAD_INPUT, Parser, add_config_flags, config_from_args, finite_float, out_path
-from .sweep import PRESET
+from .grid import CONNECT_SECONDS, MAX_RUNS, PRESET, NothingMeasured
 
-EXIT_DIVERGED, EXIT_INTERRUPTED = 3, 130
+EXIT_NOTHING_MEASURED, EXIT_DIVERGED, EXIT_INTERRUPTED = 1, 3, 130
 RESUME_OVERRIDES = ("device", "workers", "progress")  # with --resume the run's own config is used; only these may change
 GRADCAM_TARGETS = ("predicted", "true", "both")
 SWEEP_LISTS = ("max_lr", "schedule", "epochs")  # sweep takes these as lists, every other Config field as train does
@@ -35,6 +36,7 @@ FIND_LR_FIELDS = ("data", "data_dir", "subset", "augment", "cutout", "workers", 
 def build_parser() -> Parser:
     # allow_abbrev=False: a mistyped flag such as --epoch fails instead of silently meaning --epochs
     parser = Parser(prog="python -m s11lib", description=__doc__.split("\n")[0], allow_abbrev=False)
+    parser.add_argument("--version", action="version", version=f"s11lib {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     defaults = argparse.ArgumentDefaultsHelpFormatter
 
@@ -93,14 +95,20 @@ def _add_sweep_parser(sub) -> None:
     p.add_argument("--epochs", type=int, nargs="+", default=argparse.SUPPRESS, metavar="N",
                    help=f"run lengths of the grid (default: {' '.join(map(str, PRESET['epochs']))})")
     p.add_argument("--repeat", type=int, default=1, metavar="N", help="seeds per point (seed, seed+1, ...)")
+    p.add_argument("--max-runs", type=int, default=MAX_RUNS, metavar="N",
+                   help=f"refuse a sweep of more runs than this (default {MAX_RUNS:,}: a guard against a typo; "
+                        "1,000 runs of 24 epochs are some 4 hours on an H200)")
     p.add_argument("--found", action=argparse.BooleanOptionalAction, default=True,
                    help="also run the LR range test once and train one cycle at its pair, at each --epochs")
     p.add_argument("--overwrite", action="store_true", help="replace what the --out folder holds")
     p.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
                    help="run each point as a Ray task: on a cluster (auto, or ray://host:port), or on a Ray "
                         "started here for the sweep when no ADDRESS is given")
-    p.add_argument("--ray-gpus", type=float, default=1.0, help="GPUs per point where the cluster has GPUs")
-    p.add_argument("--ray-cpus", type=float, default=2.0, help="CPUs per point where it has none")
+    p.add_argument("--ray-gpus", type=float, default=1.0,
+                   help="GPUs per point where the cluster has GPUs (0: points run on CPUs there too)")
+    p.add_argument("--ray-cpus", type=float, default=2.0, help="CPUs per point where it has no GPU (or --ray-gpus 0)")
+    p.add_argument("--ray-timeout", type=float, default=CONNECT_SECONDS, metavar="SECONDS",
+                   help="how long the cluster at ADDRESS has to answer before the sweep stops with one line")
     add_config_flags(p, tuple(f.name for f in dataclasses.fields(Config) if f.name not in SWEEP_LISTS))
 
 
@@ -137,7 +145,8 @@ def parse(argv: list[str] | None) -> tuple[argparse.Namespace, argparse.Argument
 
 
 def main(argv: list[str] | None = None, *, program: bool = False) -> int:
-    """Run a command; bad input exits 2, a diverged run 3, an interrupted one 130, each with one ``error:`` line.
+    """Run a command; a sweep whose every run failed exits 1, bad input 2, a diverged run 3, an interrupted one
+    130, each with one ``error:`` line.
 
     ``program``: the process ends with this call (``python -m s11lib``), so a finished command's
     Ctrl-C handler (see ``finished``) is left as it is through the exit instead of restored.
@@ -162,16 +171,16 @@ def main(argv: list[str] | None = None, *, program: bool = False) -> int:
             grid = {name: getattr(args, name, PRESET[name]) for name in SWEEP_LISTS}
             names = {f.name for f in dataclasses.fields(Config)} - set(SWEEP_LISTS)
             cmd_sweep({k: v for k, v in vars(args).items() if k in names}, args.out, grid, seeds=args.repeat,
-                      found=args.found, overwrite=args.overwrite, ray=args.ray, ray_gpus=args.ray_gpus,
-                      ray_cpus=args.ray_cpus)
+                      found=args.found, overwrite=args.overwrite, max_runs=args.max_runs, ray=args.ray,
+                      ray_gpus=args.ray_gpus, ray_cpus=args.ray_cpus, ray_timeout=args.ray_timeout)
         else:
             cmd_summary(args.folder)
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except (Diverged, Interrupted) as e:
+    except (Diverged, Interrupted, NothingMeasured) as e:
         print(f"error: {e}", file=sys.stderr)
-        return EXIT_DIVERGED if isinstance(e, Diverged) else EXIT_INTERRUPTED
+        return {Diverged: EXIT_DIVERGED, Interrupted: EXIT_INTERRUPTED}.get(type(e), EXIT_NOTHING_MEASURED)
     except KeyboardInterrupt:
         print("error: interrupted before any work began; nothing was written", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -180,3 +189,8 @@ def main(argv: list[str] | None = None, *, program: bool = False) -> int:
         if not program:
             signal.signal(signal.SIGINT, ctrl_c)
     return 0
+
+
+def console() -> None:
+    """The ``s11`` command (pyproject's console script), the same as ``python -m s11lib``."""
+    sys.exit(main(program=True))

@@ -6,9 +6,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import signal
+import threading
 from pathlib import Path
 
-from .config import Config, ConfigError
+from .config import Config, ConfigError, check_seeds
 
 ZIGZAG_MAX_CYCLES = 10_000  # a plot of more cycles is a solid block of colour
 
@@ -46,6 +47,7 @@ def cmd_resume(path: Path, overrides: dict) -> dict:
 def cmd_repeat(cfg: Config, out: Path, repeat: int, overwrite: bool = False) -> dict:
     if repeat < 1:
         raise ConfigError(f"repeat must be >= 1, got {repeat}")
+    check_seeds(cfg.seed, repeat)
     from . import run
     from .datasets import check_source
     from .engine import resolve_device
@@ -61,14 +63,14 @@ def cmd_repeat(cfg: Config, out: Path, repeat: int, overwrite: bool = False) -> 
     return summary
 
 
-def cmd_find_lr(cfg: Config, out: Path, overwrite: bool = False) -> None:
+def cmd_find_lr(cfg: Config, out: Path, overwrite: bool = False):
     from . import run
     from .datasets import check_source
     from .outputs import FIND_LR_OUTPUTS, RUN_FILES, claimed
 
     check_source(cfg.data)
     with claimed(out, overwrite=overwrite, outputs=FIND_LR_OUTPUTS, run_files=(*RUN_FILES, *FIND_LR_OUTPUTS)) as folder:
-        run.find_lr_job(cfg, folder)
+        return run.find_lr_job(cfg, folder)
 
 
 def cmd_zigzag(args: argparse.Namespace) -> None:
@@ -112,40 +114,60 @@ def cmd_gradcam(args: argparse.Namespace) -> None:
         raise
 
 
-def cmd_sweep(given: dict, out: Path, grid: dict, *, seeds: int = 1, found: bool = True, overwrite: bool = False,
-              ray: str | None = None, ray_gpus: float = 1.0, ray_cpus: float = 2.0) -> list[dict]:
-    """The grid's every point checked, then trained into ``out`` (here, or as Ray tasks with ``ray``)."""
-    from . import sweep
-    from .datasets import check_source
+def cmd_sweep(given: dict, out: Path, lists: dict, *, seeds: int = 1, found: bool = True, overwrite: bool = False,
+              max_runs: int | None = None, ray: str | None = None, ray_gpus: float = 1.0, ray_cpus: float = 2.0,
+              ray_timeout: float | None = None) -> list[dict]:
+    """The grid's every point checked, then trained into ``out`` (here, or as Ray tasks with ``ray``).
 
-    peak = given.pop("peak_epoch", None)  # checked against every listed length by sweep.grid
-    base = Config(**given, epochs=max(grid["epochs"]))  # the grid's longest run carries the other flags
-    lists = dict(max_lrs=grid["max_lr"], schedules=grid["schedule"], epochs=grid["epochs"], peak_epoch=peak)
-    sweep.plan(base, **lists, seeds=seeds, found=found)  # settings first, as for every command
+    Args:
+        given: Config fields other than the grid's lists.
+        lists: the grid's lists, {"max_lr": [...], "schedule": [...], "epochs": [...]}.
+    """
+    from . import grid
+
+    peak = given.pop("peak_epoch", None)  # checked against every listed length by grid.grid
+    base = Config(**given, epochs=max(lists["epochs"]))  # the grid's longest run carries the other flags
+    spans = dict(max_lrs=lists["max_lr"], schedules=lists["schedule"], epochs=lists["epochs"], peak_epoch=peak)
+    max_runs = grid.MAX_RUNS if max_runs is None else max_runs
+    grid.plan(base, **spans, seeds=seeds, found=found, max_runs=max_runs)  # settings first, as for every command
     runner = None
     if ray is not None:
         from .ray_sweep import RayRunner
 
-        runner = RayRunner(ray, gpus=ray_gpus, cpus=ray_cpus)  # Ray missing: one error line naming the install
-    else:
-        check_source(base.data)
-    rows = sweep.run(base, out, **lists, seeds=seeds, found=found, overwrite=overwrite, runner=runner)
-    finished(sweep.table(rows))
+        runner = RayRunner(ray, gpus=ray_gpus, cpus=ray_cpus,
+                           timeout=grid.CONNECT_SECONDS if ray_timeout is None else ray_timeout)
+    for note in grid.duplicates({f"--{k.replace('_', '-')}": v for k, v in lists.items()}):
+        print(note)
+    rows = grid.run(base, out, **spans, seeds=seeds, found=found, overwrite=overwrite, max_runs=max_runs,
+                    runner=runner)
+    finished(grid.table(rows))
     return rows
 
 
 def cmd_summary(folder: Path | None = None) -> None:
-    """The model table; or the results a sweep (sweep.json) or a run (metrics.json) folder holds."""
+    """The model table; or the results a sweep (sweep.json) or a run (metrics.json) folder holds,
+    or one line saying which of the other cases it met."""
     import json
 
     if folder is None:
         from .model import ResNet9, summary
 
         print(summary(ResNet9()))
-    elif (folder / "sweep.json").is_file():
-        from .sweep import table
+        return
+    if not folder.exists():
+        raise ConfigError(f"no such path: {folder}; pass a sweep's --out or a run folder")
+    if not folder.is_dir():
+        raise ConfigError(f"{folder} is a file; pass a sweep's --out or a run folder")
+    if (folder / "sweep.json").is_file():
+        from .grid import check_measured, table
 
-        print(table(json.loads((folder / "sweep.json").read_text())))
+        rows = json.loads((folder / "sweep.json").read_text())
+        print(table(rows))
+        check_measured(rows)
+    elif (folder / "sweep_config.json").is_file():
+        runs = [d for d in folder.glob("*/seed-*") if d.is_dir()]
+        raise ConfigError(f"{folder} holds a sweep that has finished no run yet ({len(runs)} run folders started, "
+                          "0 done); run its sweep command again to go on")
     elif (folder / "metrics.json").is_file():
         from .mistakes import per_class_table
 
@@ -154,13 +176,31 @@ def cmd_summary(folder: Path | None = None) -> None:
         print(f"test accuracy {m['test_accuracy']:.2f}% (with flip TTA {m['test_accuracy_tta']:.2f}%), "
               f"{m['epochs']} epochs, LRMIN {m['min_lr']:.4g}, LRMAX {m['max_lr']:.4g}, "
               f"training {m['train_seconds']:.1f}s\n" + per_class_table(m["per_class_accuracy"], confused))
+    elif (folder / "checkpoint.pt").is_file():
+        raise ConfigError(f"{folder} holds a run that has not finished (checkpoint.pt, no metrics.json); "
+                          f"continue it with python -m s11lib train --resume {folder}")
+    elif not any(p for p in folder.iterdir() if not p.name.startswith(".")):
+        raise ConfigError(f"{folder} is an empty folder: no sweep or run has written into it")
     else:
         raise ConfigError(f"{folder} holds no sweep (sweep.json) and no finished run (metrics.json)")
 
 
 def finished(line: str) -> None:
     """A command's last line: its work is done and written, so a Ctrl-C from here on is ignored
-    (until the exit, or until ``main`` restores the handler when called in-process): a late one
-    landed in the teardown and printed a traceback or a wrong "interrupted" line (issue 22)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    (until the exit, or until ``main`` or ``api_call`` restores the handler when called in-process):
+    a late one landed in the teardown and printed a traceback or a wrong "interrupted" line."""
+    if threading.current_thread() is threading.main_thread():  # only there can a handler be set
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     print(line)
+
+
+def api_call(command, *args, **kwargs):
+    """A command called from Python (``s11lib.train`` and the others): the same function the command
+    line calls, with Ctrl-C's handler restored afterwards, so the caller's Ctrl-C keeps working."""
+    main = threading.current_thread() is threading.main_thread()
+    ctrl_c = signal.getsignal(signal.SIGINT) if main else None
+    try:
+        return command(*args, **kwargs)
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, ctrl_c)

@@ -44,10 +44,11 @@ def _misclassified(state: State, results: Results, images: np.ndarray, title: st
 
 SCHEDULE_TITLES = {"one-cycle": "One cycle: LR per batch", "step": "Step schedule (He et al.): LR per batch",
                    "constant": "Constant LR per batch"}
-CURVE_FIGURES = ("one_cycle.png", "accuracy.png", "loss.png")  # what a sweep's point draws (train_job's light)
+CURVE_FIGURES = ("lr_schedule.png", "accuracy.png", "loss.png")  # what a sweep's point draws (train_job's light)
+LEGACY_FIGURES = {"one_cycle.png": "lr_schedule.png"}  # old name -> new: a resumed older run keeps one copy
 GRADCAM_FIGURES = ("gradcam.png", "gradcam_pairs.png")  # drawn from ``explain``'s maps, the last step
 FIGURES = {  # name -> draw(state, fitted, results); the figures of a trained run, in the order they are written
-    "one_cycle.png": lambda s, f, r: plots.one_cycle(f["lrs"], len(s.train_loader), lr_min=f["lr_min"],
+    "lr_schedule.png": lambda s, f, r: plots.one_cycle(f["lrs"], len(s.train_loader), lr_min=f["lr_min"],
                                                      lr_max=f["lr_max"], title=SCHEDULE_TITLES[s.cfg.schedule]),
     "accuracy.png": lambda s, f, r: plots.accuracy(f["history"]),
     "loss.png": lambda s, f, r: plots.loss(f["history"]),

@@ -17,8 +17,9 @@ except ImportError:  # Windows: no advisory locks; runs into one folder are then
 
 # Files `train` can write into its folder, in the order they appear.
 TRAIN_OUTPUTS = ("config.json", "augmented.png", "lr_finder.png", "lr_finder.json", "checkpoint.pt", "history.csv", "metrics.json",
-                 "one_cycle.png", "accuracy.png", "loss.png", "confusion.png", "misclassified.png", "gradcam.png",
+                 "lr_schedule.png", "accuracy.png", "loss.png", "confusion.png", "misclassified.png", "gradcam.png",
                  "gradcam_pairs.png")
+LEGACY_OUTPUTS = ("one_cycle.png",)  # lr_schedule.png's name in older run folders: cleared with the rest
 FIND_LR_OUTPUTS = ("lr_finder.png", "lr_finder.json")
 RUN_FILES = ("config.json", "checkpoint.pt", "history.csv", "metrics.json", "repeats.json",
              "sweep_config.json")  # a folder with one holds a run (or a sweep)
@@ -105,6 +106,9 @@ def claimed(out: Path, *, overwrite: bool = False, resume: bool = False, outputs
         try:
             held = [f for f in run_files if (out / f).exists()]
             if held and not resume:
+                if not overwrite and "sweep_config.json" in held:
+                    raise ConfigError(f"{out} holds a sweep (sweep_config.json); replace it with --overwrite, or pass "
+                                      "another --out")
                 if not overwrite:
                     raise ConfigError(f"{out} already holds a run ({', '.join(held)}); continue it with "
                                       f"--resume {out}, replace it with --overwrite, or pass another --out")
@@ -119,7 +123,7 @@ def claimed(out: Path, *, overwrite: bool = False, resume: bool = False, outputs
 
 def clear(out: Path, outputs=TRAIN_OUTPUTS) -> None:
     """Remove an old run's files from ``out``: its outputs, its summaries and its seed folders."""
-    for name in (*outputs, "repeats.json", *FIND_LR_OUTPUTS):
+    for name in (*outputs, *LEGACY_OUTPUTS, "repeats.json", *FIND_LR_OUTPUTS):
         (out / name).unlink(missing_ok=True)
     for seed_dir in out.glob("seed-*"):
         if seed_dir.is_dir():

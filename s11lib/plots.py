@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FixedFormatter, FixedLocator, MaxNLocator, NullLocator
 
 from .config import CLASSES
 
@@ -211,51 +211,97 @@ def augmented(images: np.ndarray, labels: np.ndarray) -> Figure:
     return image_grid(images, [CLASSES[c] for c in labels], title="Augmented training samples")
 
 
-def sweep_lr(rows: Sequence[dict], found_lr_max: float | None = None, ax: Axes | None = None) -> Axes:
-    """Test accuracy against LRMAX (log axis): per schedule and length, each seed a dot and the
-    median over seeds a line; the range test's LRMAX marked, its runs as stars."""
-    ax = _ax(ax, size=(7, 4))
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    lines = sorted({(r["schedule"], r["epochs"]) for r in rows if r["test_accuracy"] is not None and not r["found"]})
-    for (schedule, epochs), color in zip(lines, colors * 9):
-        runs = [r for r in rows if (r["schedule"], r["epochs"]) == (schedule, epochs) and not r["found"]
-                and r["test_accuracy"] is not None]
-        ax.scatter([r["lr_max"] for r in runs], [r["test_accuracy"] for r in runs], color=color, s=14, alpha=0.6)
-        lrs = sorted({r["lr_max"] for r in runs})
-        medians = [float(np.median([r["test_accuracy"] for r in runs if r["lr_max"] == lr])) for lr in lrs]
-        ax.plot(lrs, medians, color=color, marker="o", label=f"{schedule}, {epochs} epochs")
-    found = [r for r in rows if r["found"] and r["test_accuracy"] is not None]
-    if found:
-        ax.scatter([r["lr_max"] for r in found], [r["test_accuracy"] for r in found], marker="*", s=120,
-                   color="black", zorder=3, label="one cycle at the found pair")
+SCHEDULE_COLORMAPS = {"one-cycle": "Blues", "step": "Oranges", "constant": "Greens"}  # one hue per schedule
+
+
+def sweep_colors(keys) -> dict[tuple[str, int], tuple]:
+    """One colour per (schedule, epochs), the same in every figure of a sweep: a hue per schedule,
+    darker for longer runs."""
+    lengths = sorted({e for _, e in keys})
+    shade = {e: 0.85 if len(lengths) == 1 else 0.5 + 0.45 * i / (len(lengths) - 1) for i, e in enumerate(lengths)}
+    return {(s, e): plt.get_cmap(SCHEDULE_COLORMAPS.get(s, "Greys"))(shade[e]) for s, e in keys}
+
+
+def sweep_lr(rows: Sequence[dict], colors: dict, found_lr_max: float | None = None, note: str | None = None,
+             ax: Axes | None = None) -> Axes:
+    """Test accuracy against LRMAX (log axis, the swept values as ticks), per schedule and length:
+    each finished seed a dot and their median a line; the range test's LRMAX marked and its runs as
+    stars, per length; a run that diverged a cross at its last good epoch's accuracy (on the axis when
+    it had none), never part of a line; ``note`` (an untrusted range test) written on the figure."""
+    ax = _ax(ax, size=(7.5, 4.5))
+    grid = [r for r in rows if not r["found"]]
+    for key in sorted({(r["schedule"], r["epochs"]) for r in grid}):
+        done = [r for r in grid if (r["schedule"], r["epochs"]) == key and r["status"] == "done"]
+        if not done:
+            continue
+        ax.scatter([r["lr_max"] for r in done], [r["test_accuracy"] for r in done], color=colors[key], s=14, alpha=0.6)
+        lrs = sorted({r["lr_max"] for r in done})
+        medians = [float(np.median([r["test_accuracy"] for r in done if r["lr_max"] == lr])) for lr in lrs]
+        seeds = max(sum(r["lr_max"] == lr for r in done) for lr in lrs)
+        ax.plot(lrs, medians, color=colors[key], marker="o",
+                label=f"{key[0]}, {key[1]} epochs" + (f" (line: median of {seeds} seeds)" if seeds > 1 else ""))
+    for e in sorted({r["epochs"] for r in rows if r["found"] and r["status"] == "done"}):
+        stars = [r for r in rows if r["found"] and r["epochs"] == e and r["status"] == "done"]
+        ax.scatter([r["lr_max"] for r in stars], [r["test_accuracy"] for r in stars], marker="*", s=160, zorder=3,
+                   color=colors[("one-cycle", e)], edgecolors="black", label=f"one cycle at the found pair, {e} epochs")
+    blown = [r for r in rows if r["status"] == "diverged"]
+    if blown:
+        kept = [r for r in blown if r["test_accuracy"] is not None]
+        ax.scatter([r["lr_max"] for r in kept], [r["test_accuracy"] for r in kept], marker="x", s=40, color="red",
+                   zorder=3, label="diverged (its last good epoch; on the axis: none)")
+        ax.scatter([r["lr_max"] for r in blown if r["test_accuracy"] is None], [0] * (len(blown) - len(kept)),
+                   marker="x", s=40, color="red", zorder=3, clip_on=False, transform=ax.get_xaxis_transform())
     if found_lr_max is not None:
         ax.axvline(found_lr_max, color="black", ls="--", lw=1, label=f"found LRMAX {found_lr_max:.3g}")
-    ax.set(xscale="log", xlabel="LRMAX", ylabel="test accuracy (%)", title="Test accuracy against LRMAX")
-    if ax.get_legend_handles_labels()[0]:  # a sweep whose every run failed has nothing to name
-        ax.legend(fontsize=8)
-    ax.grid(alpha=0.3, which="both")
-    return ax
-
-
-def sweep_curves(curves: dict[str, Sequence[dict]], ax: Axes | None = None) -> Axes:
-    """Test accuracy per epoch of each curve (label -> history rows): each schedule at its best LRMAX."""
-    ax = _ax(ax, size=(7, 4))
-    for label, history in curves.items():
-        ax.plot([r["epoch"] for r in history], [r["test_acc"] for r in history], marker=".", label=label)
-    ax.set(xlabel="epoch", ylabel="test accuracy (%)", title="Each schedule at its best LRMAX")
-    _epoch_axis(ax, max(max(r["epoch"] for r in h) for h in curves.values()))
-    ax.legend(fontsize=8)
+    if note:
+        ax.text(0.01, 0.01, note, transform=ax.transAxes, fontsize=8, va="bottom", wrap=True)
+    ax.set(xscale="log", xlabel="LRMAX", ylabel="final test accuracy (%)", title="Test accuracy against LRMAX")
+    ticks = sorted({r["lr_max"] for r in grid if r["lr_max"] is not None})
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(FixedFormatter([f"{t:g}" for t in ticks]))
+    ax.xaxis.set_minor_locator(NullLocator())
+    if ax.get_legend_handles_labels()[0]:
+        _legend_below(ax)
     ax.grid(alpha=0.3)
     return ax
 
 
-def sweep_budget(best: dict[str, Sequence[tuple[int, float]]], ax: Axes | None = None) -> Axes:
-    """Best test accuracy against the number of epochs, one line per schedule (schedule -> [(epochs, accuracy)])."""
+def _legend_below(ax: Axes) -> None:
+    """The legend under the axes, where it hides no point however many lines a sweep has."""
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2, frameon=False)
+
+
+def sweep_curves(curves: Sequence[dict], ax: Axes | None = None) -> Axes:
+    """Test accuracy per epoch, from epoch 1: each curve {"label", "epochs", "accuracy", "color", "found"}
+    (the found pair's dashed, with stars)."""
+    ax = _ax(ax, size=(7.5, 4.5))
+    for c in curves:
+        ax.plot(c["epochs"], c["accuracy"], color=c["color"], ls="--" if c["found"] else "-",
+                marker="*" if c["found"] else ".", label=c["label"])
+    ax.set(xlabel="epoch", ylabel="test accuracy (%)", title="Test accuracy per epoch at each schedule's best LRMAX")
+    ax.set_xlim(1, max(max(c["epochs"]) for c in curves))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    _legend_below(ax)
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def sweep_budget(best: dict[str, Sequence[tuple[int, float]]], colors: dict, found: Sequence[tuple[int, float]] = (),
+                 ax: Axes | None = None) -> Axes:
+    """Final test accuracy at the best LRMAX (median of seeds) against the number of epochs, a line per
+    schedule (schedule -> [(epochs, accuracy)]), each point in its (schedule, length) colour; the found
+    pair's one cycle dashed."""
     ax = _ax(ax)
     for schedule, points in best.items():
         points = sorted(points)
-        ax.plot([e for e, _ in points], [a for _, a in points], marker="o", label=schedule)
-    ax.set(xlabel="epochs", ylabel="best test accuracy (%)", title="Best test accuracy against the training budget")
+        ax.plot([e for e, _ in points], [a for _, a in points], color=colors[(schedule, points[-1][0])], label=schedule)
+        ax.scatter([e for e, _ in points], [a for _, a in points], color=[colors[(schedule, e)] for e, _ in points],
+                   zorder=3)
+    if found:
+        ax.plot([e for e, _ in found], [a for _, a in found], color="black", ls="--", marker="*",
+                label="one cycle at the found pair")
+    ax.set(xlabel="epochs", ylabel="final test accuracy at the best LRMAX (%)",
+           title="Final test accuracy at the best LRMAX against the budget")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend()
     ax.grid(alpha=0.3)

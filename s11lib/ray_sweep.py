@@ -1,4 +1,4 @@
-"""A sweep's runs as Ray tasks (issue 25): the same ``sweep.run_point`` per (point, seed), one
+"""A sweep's runs as Ray tasks (issue 25): the same ``grid.run_point`` per (point, seed), one
 task each, on a cluster or on a Ray started here for the sweep; the files of each finished run
 come back to the driver and land in the same OUT layout as a local sweep's, so sweep.csv, the
 figures, ``summary`` and a rerun work the same whichever way the runs ran.
@@ -9,18 +9,25 @@ optional: ``pip install -r requirements-dev.txt`` brings it, Colab users never n
 
 from __future__ import annotations
 
+import json
+import math
 import socket
+import subprocess
+import sys
 import tempfile
 import traceback
 from pathlib import Path
 
-from .config import Config, ConfigError, Interrupted
+from .config import Config, ConfigError, InputError, Interrupted
 from .outputs import LOCK
-from .sweep import Point, base_row, kept_row, run_point, saved_pair
+from .grid import CONNECT_SECONDS, Point, base_row, kept_row, run_point, saved_pair
 
 RETRIES = 2  # a task lost with its worker or node (a crash, out of memory) runs again this often, then is a failed row
 INSTALL = "pip install 'ray>=2.31'"
 PACKAGE = Path(__file__).resolve().parent  # shipped to every node (runtime_env py_modules): no shared disk assumed
+# Joins the cluster in a process of its own: Ray retries an address nobody answers at for minutes, printing a warning
+# every few seconds; a process can be stopped on time, and what it prints stays out of the terminal.
+PROBE = "import json, sys, ray; ray.init(address=sys.argv[1], logging_level='ERROR'); print(json.dumps(ray.cluster_resources()))"
 
 
 def import_ray():
@@ -31,18 +38,53 @@ def import_ray():
     return ray
 
 
+def check_resources(gpus: float, cpus: float) -> None:
+    """Refuse a task size Ray could not schedule, or that would break the sweep's promise of the
+    local sweep's arithmetic (0 CPUs: every task at once, sharing the cores)."""
+    if not (math.isfinite(cpus) and cpus > 0):
+        raise ConfigError(f"ray-cpus must be a finite number > 0 (CPUs a point takes where the cluster has no GPU), "
+                          f"got {cpus}")
+    if not (math.isfinite(gpus) and gpus >= 0):
+        raise ConfigError(f"ray-gpus must be a finite number >= 0 (GPUs a point takes; 0 runs points on CPUs), "
+                          f"got {gpus}")
+
+
+def probe(address: str, timeout: float = CONNECT_SECONDS) -> dict:
+    """Join the cluster at ``address`` once, in a process of its own stopped after ``timeout`` seconds;
+    returns its resources.
+
+    Raises:
+        ConfigError: nothing answered in time, or Ray refused to join (the message says which).
+    """
+    try:
+        done = subprocess.run([sys.executable, "-c", PROBE, address], capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise ConfigError(f"no Ray cluster answers at {address} within {timeout:g} s (--ray-timeout), or it refused "
+                          "this machine's token (RAY_AUTH_TOKEN); pass the address `ray start --head` printed") from None
+    if done.returncode != 0:
+        lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
+        why = lines[-1].strip() if lines else f"exit status {done.returncode}"
+        raise ConfigError(f"cannot join the Ray cluster at {address}: {why}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def _point_task(cfg: dict, found: bool, seed: int) -> tuple[dict, dict[str, bytes]]:
-    """On a worker: one run into a folder of its own; returns its row and its files (path -> bytes)."""
+    """On a worker: one run into a folder of its own; returns its row and its files (path -> bytes).
+    A point's own error (its data unreadable on this node) is a failed row naming this host."""
     point = Point(Config.from_dict(cfg), found)
     with tempfile.TemporaryDirectory() as tmp:
-        row = run_point(point, seed, Path(tmp), host=socket.gethostname())
+        try:
+            row = run_point(point, seed, Path(tmp))
+        except Exception as e:  # noqa: BLE001 - the row carries it; the other points go on
+            return {**base_row(point, seed), "status": "failed", "diverged": False, "host": socket.gethostname(),
+                    "note": failure(e)}, {}
         return row, _files(Path(tmp))
 
 
 def _find_task(cfg: dict) -> dict[str, bytes]:
     """On a worker: the range test for the found points; returns lr_finder.json and lr_finder.png."""
     from .datasets import load_cifar10
-    from .sweep import find_pair
+    from .grid import find_pair
 
     base = Config.from_dict(cfg)
     with tempfile.TemporaryDirectory() as tmp:
@@ -71,22 +113,30 @@ def failure(error: BaseException) -> str:
 
 
 class RayRunner:
-    """Runs a sweep's range test and runs as Ray tasks: one GPU each where the cluster has GPUs,
-    ``cpus`` CPUs each where it has none."""
+    """Runs a sweep's range test and runs as Ray tasks: ``gpus`` GPUs each where the cluster has GPUs
+    (and ``gpus`` > 0), ``cpus`` CPUs each otherwise. Every setting is checked when it is made, and
+    the cluster reached in ``start``, before the sweep writes anything."""
 
-    def __init__(self, address: str = "local", *, gpus: float = 1.0, cpus: float = 2.0):
-        self.ray, self.address, self.gpus, self.cpus = import_ray(), address, gpus, cpus
-        self.started = False
+    def __init__(self, address: str = "local", *, gpus: float = 1.0, cpus: float = 2.0,
+                 timeout: float = CONNECT_SECONDS):
+        check_resources(gpus, cpus)
+        if not (math.isfinite(timeout) and timeout > 0):
+            raise ConfigError(f"ray-timeout must be a finite number of seconds > 0, got {timeout}")
+        self.ray, self.address, self.gpus, self.cpus, self.timeout = import_ray(), address, gpus, cpus, timeout
+        self.started, self.resources = False, None
 
-    def _connect(self) -> dict:
+    def start(self, base: Config) -> None:
+        """Reach the cluster (an ADDRESS within ``timeout`` seconds, or a Ray started here) and size the tasks."""
         ray = self.ray
         if not ray.is_initialized():
+            if self.address != "local":
+                probe(self.address, self.timeout)
             where = {} if self.address == "local" else {"address": self.address}
             ray.init(**where, include_dashboard=False, runtime_env={"py_modules": [str(PACKAGE)]},
-                     log_to_driver=False)
+                     log_to_driver=False, logging_level="ERROR")
             self.started = True
         has_gpus = ray.cluster_resources().get("GPU", 0) > 0
-        return {"num_gpus": self.gpus} if has_gpus else {"num_cpus": self.cpus}
+        self.resources = {"num_gpus": self.gpus} if has_gpus and self.gpus > 0 else {"num_cpus": self.cpus}
 
     def close(self) -> None:
         if self.started:
@@ -94,21 +144,23 @@ class RayRunner:
             self.started = False
 
     def find(self, base: Config, out: Path) -> dict:
-        resources = self._connect()
-        _land(out, self.ray.get(self.ray.remote(_find_task).options(**resources).remote(base.to_dict())))
+        try:
+            files = self.ray.get(self.ray.remote(_find_task).options(**self.resources).remote(base.to_dict()))
+        except Exception as e:  # noqa: BLE001 - Ray's error carries the worker's traceback: one line of it is enough
+            raise InputError(f"the LR range test failed on the cluster ({failure(e)}); nothing was trained") from None
+        _land(out, files)
         return saved_pair(out)
 
     def run(self, todo, out: Path):
         """Yield each (point, seed)'s row as its task finishes; kept runs first, without a task."""
         ray = self.ray
-        resources = self._connect()
-        task = ray.remote(_point_task).options(**resources, max_retries=RETRIES, retry_exceptions=False)
+        task = ray.remote(_point_task).options(**self.resources, max_retries=RETRIES, retry_exceptions=False)
         pending = {}
         try:
             for point, seed in todo:
                 kept = kept_row(point, seed, out)
                 if kept is not None:
-                    yield kept
+                    yield {**kept, "kept": True}
                 else:
                     pending[task.remote(point.cfg.to_dict(), point.found, seed)] = (point, seed)
             while pending:
@@ -119,14 +171,12 @@ class RayRunner:
             for ref in pending:
                 ray.cancel(ref, force=True)
             raise Interrupted(f"cancelled the {len(pending)} Ray tasks in flight") from None
-        finally:
-            self.close()
 
     def _collect(self, ref, point: Point, seed: int, out: Path) -> dict:
-        """A finished task's row, its files landed in ``out``; a task that failed (after its retries) is a row too."""
+        """A finished task's row, its files landed in ``out``; a task lost more often than RETRIES is a row too."""
         try:
             row, files = self.ray.get(ref)
-        except Exception as e:  # the point's own error, or a worker/node lost more often than RETRIES
+        except Exception as e:  # a worker or node lost more often than RETRIES
             return {**base_row(point, seed), "status": "failed", "diverged": False, "note": failure(e)}
         _land(out, files)
         return row

@@ -30,7 +30,8 @@ from torch import nn
 from . import checkpoint, figures, plots
 from .config import Config, ConfigError, Diverged, InputError, Interrupted
 from .datasets import Cifar10, load_cifar10
-from .engine import NonFiniteLoss, autocast_dtype, build_model, evaluate, flip_tta_accuracy, start_run
+from .engine import (Diverging, autocast_dtype, build_model, evaluate, flip_tta_accuracy, precision_note,
+                     start_run)
 from .engine import fit as fit_cycle
 from .gradcam import gradcam, overlay
 from .loaders import DeviceLoader, loader_state, make_loaders, set_loader_state
@@ -174,6 +175,7 @@ def metrics(state: State, fitted: dict, results: Results) -> dict:
         "data": state.data.source, "train_images": len(state.data.train), "test_images": len(state.data.test),
         "augment": cfg.augment, "seed": cfg.seed, "compile": cfg.compile, "schedule": cfg.schedule,
         "precision": str(autocast_dtype(cfg.precision, device) or torch.float32).removeprefix("torch."),
+        "precision_note": precision_note(cfg.precision, device),  # why: asked, or what auto read off the device
         "per_class_accuracy": results.per_class,  # percent of each class's test images predicted right
         "most_confused": [{"true": t, "predicted": p, "count": n} for t, p, n in results.confused],
         "confusion_matrix": results.confusion.tolist(),  # rows: true class, columns: predicted class (CLASSES order)
@@ -214,7 +216,7 @@ def train_job(cfg: Config, folder: RunFolder, data: Cifar10 | None = None, resum
 
     Raises:
         Interrupted: Ctrl-C or SIGTERM (the message says what was kept and how to go on).
-        Diverged: the loss became NaN or infinite.
+        Diverged: the run blew up (``engine.divergence``).
     """
     progress = {"doing": "starting", "epoch": resume["epoch"] if resume is not None else 0}
     try:
@@ -254,7 +256,7 @@ def _job(cfg: Config, folder: RunFolder, data: Cifar10 | None, resume: dict | No
     progress["doing"] = "reading the data"
     state = prepare(cfg, data)
     print(f"data: {state.data.source}: {len(state.data.train)} train / {len(state.data.test)} test images; "
-          f"device: {state.device}")
+          f"device: {state.device}, {precision_note(cfg.precision, state.device)}")
     if resume is not None:
         lr_min, lr_max = _restore(state, resume, folder)
     else:
@@ -270,7 +272,7 @@ def _job(cfg: Config, folder: RunFolder, data: Cifar10 | None, resume: dict | No
     try:
         fitted = fit(state, lr_min, lr_max, on_epoch=_checkpointer(state, folder, progress, lr_min, lr_max),
                      resume=resume)
-    except NonFiniteLoss as e:
+    except Diverging as e:
         raise Diverged(diverged_message(e, folder, progress)) from None
     progress["doing"] = "scoring the final model with flip TTA"
     results = analyse(state, fitted)
@@ -285,6 +287,9 @@ def _job(cfg: Config, folder: RunFolder, data: Cifar10 | None, resume: dict | No
             progress["doing"] = "drawing GradCAM maps"
             explain(state, results)
         folder.write(name, draw(state, fitted, results))
+    for old, new in figures.LEGACY_FIGURES.items():  # a resumed older run: its figure under the old name goes
+        if new in folder.written:
+            (folder / old).unlink(missing_ok=True)
     said = report(m, results.per_class, results.confused)
     return m, said.splitlines()[0] if light else said
 
@@ -327,22 +332,15 @@ def _checkpointer(state: State, folder: RunFolder, progress: dict, lr_min: float
                                 "loader": loader_state(state.train_loader), "rng": checkpoint.rng_state(),
                                 **snapshot}, folder / "checkpoint.pt")
         progress["epoch"] = snapshot["epoch"]  # only once the file holds it
-        progress["finite_epoch"] = snapshot["epoch"] if np.isfinite(snapshot["history"][-1]["test_loss"]) else \
-            progress.get("finite_epoch", 0)
         folder.wrote("checkpoint.pt")
     return save
 
 
-def diverged_message(e: NonFiniteLoss, folder: RunFolder, progress: dict) -> str:
-    """Where the loss went NaN, and which checkpoint (if any) still holds a model with a finite test loss."""
-    kept, good = progress["epoch"], progress.get("finite_epoch", 0)
-    if not kept:
-        where = "no epoch finished, so there is no checkpoint"
-    elif good == kept:
-        where = f"the last good checkpoint (epoch {kept}) is {folder / 'checkpoint.pt'}"
-    else:
-        where = (f"{folder / 'checkpoint.pt'} holds epoch {kept}, whose test loss was already not finite "
-                 f"(the last epoch with a finite test loss was {good or 'none'}): do not resume it")
+def diverged_message(e: Diverging, folder: RunFolder, progress: dict) -> str:
+    """How the run blew up, and which checkpoint (if any) holds its last healthy epoch (a diverged epoch is never kept)."""
+    kept = progress["epoch"]
+    where = f"the last good checkpoint (epoch {kept}) is {folder / 'checkpoint.pt'}" if kept else \
+        "no epoch finished, so there is no checkpoint"
     return f"{e}; {where}. Try a lower --max-lr"
 
 

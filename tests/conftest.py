@@ -161,13 +161,36 @@ def swept(learnable, tmp_path_factory) -> Path:
     return out
 
 
+def ray_token_auth() -> bool:
+    """Whether the installed Ray has token authentication (RAY_AUTH_MODE=token, Ray 2.52 and later)."""
+    from importlib.metadata import version
+
+    from packaging.version import Version
+
+    return Version(version("ray")) >= Version("2.52")
+
+
 @pytest.fixture(scope="session")
 def ray_cluster():
-    """One local Ray for the whole session (its start-up costs seconds): 2 CPUs, no dashboard."""
+    """One local Ray for the whole session (its start-up costs seconds): 2 CPUs, no dashboard, and
+    token authentication on where the installed Ray has it, as the cluster how-to says. Subprocesses
+    inherit the token through the environment; its GCS address is ``ray_cluster.address``."""
+    import secrets
+    import types
+
+    auth = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(16)} if ray_token_auth() else {}
+    saved = {k: os.environ.get(k) for k in auth}
+    os.environ.update(auth)  # before Ray is imported: it reads its mode then
+
     import ray
 
     from s11lib.ray_sweep import PACKAGE
 
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env={"py_modules": [str(PACKAGE)]})
-    yield ray
+    yield types.SimpleNamespace(ray=ray, address=ray.get_runtime_context().gcs_address, token_auth=bool(auth))
     ray.shutdown()
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v

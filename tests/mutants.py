@@ -50,6 +50,23 @@ MUTATIONS = [
  ("s11lib/ray_sweep.py", '                kept = kept_row(point, seed, out)', '                kept = None', "tests/test_ray_sweep.py::test_a_sweep_through_ray_writes_the_local_sweeps_rows_and_a_rerun_runs_nothing"),
  ("s11lib/ray_sweep.py", '        _land(out, files)\n        return row', '        return row', "tests/test_ray_sweep.py::test_a_sweep_through_ray_writes_the_local_sweeps_rows_and_a_rerun_runs_nothing"),
  ("s11lib/ray_sweep.py", 'return f"{type(cause).__name__}: {str(cause).strip().splitlines()[-1]}"', 'return str(error)', "tests/test_ray_sweep.py::test_a_point_whose_worker_cannot_read_the_data_fails_alone_with_one_line"),
+ ('s11lib/engine.py', 'bad = ~torch.isfinite(batch_losses) | (batch_losses > bound)', 'bad = ~torch.isfinite(batch_losses)', 'tests/test_engine.py::test_divergence_is_one_definition'),
+ ('s11lib/engine.py', '    if not math.isfinite(test_loss):', '    if False:', 'tests/test_engine.py::test_divergence_is_one_definition'),
+ ('s11lib/engine.py', '    if not weights_finite:', '    if False:', 'tests/test_engine.py::test_divergence_is_one_definition'),
+ ('s11lib/engine.py', '        if blown is not None:', '        if False:', 'tests/test_robustness.py::test_a_run_that_blew_up_without_a_nan_stops_too'),
+ ('s11lib/engine.py', 'return torch.bfloat16 if cpu_bf16() else None', 'return None', 'tests/test_engine.py::test_auto_precision_on_the_cpu_is_bf16_only_where_the_cpu_has_it'),
+ ('s11lib/grid.py', '        if r["status"] == "done":\n            by_point', '        if r["status"] in MEASURED:\n            by_point', 'tests/test_plots.py::test_only_finished_runs_are_a_points_result'),
+ ('s11lib/plots.py', '(r["schedule"], r["epochs"]) == key and r["status"] == "done"]', '(r["schedule"], r["epochs"]) == key and r["test_accuracy"] is not None]', 'tests/test_plots.py::test_sweep_lr_ticks_the_swept_lrs_and_keeps_diverged_runs_out_of_the_lines'),
+ ('s11lib/grid.py', 'if k not in (*GRID_FIELDS, *PLACE_FIELDS)}', 'if k not in PLACE_FIELDS}', 'tests/test_sweep.py::test_the_grid_grows_in_every_list_and_a_refusal_names_what_differs'),
+ ('s11lib/grid.py', '    if rows and not any(r["status"] in MEASURED for r in rows):', '    if False:', 'tests/test_ray_sweep.py::test_a_sweep_whose_every_run_failed_exits_non_zero_without_an_empty_figure'),
+ ('s11lib/grid.py', '    row = {**base_row(point, seed), "host": socket.gethostname()}', '    row = {**base_row(point, seed)}', 'tests/test_ray_sweep.py::test_a_sweep_through_ray_writes_the_local_sweeps_rows_and_a_rerun_runs_only_what_is_missing'),
+ ('s11lib/grid.py', '        checkpoint.slim(folder / "checkpoint.pt")', '        pass', 'tests/test_sweep.py::test_a_finished_point_keeps_its_weights_alone_and_gradcam_reads_them'),
+ ('s11lib/grid.py', '    if runs > max_runs:', '    if False:', 'tests/test_sweep.py::test_bad_sweeps_are_one_error_line_before_any_work'),
+ ('s11lib/grid.py', '    check_seeds(base.seed, seeds)\n', '', 'tests/test_sweep.py::test_bad_sweeps_are_one_error_line_before_any_work'),
+ ('s11lib/ray_sweep.py', '    if not (math.isfinite(cpus) and cpus > 0):', '    if False:', 'tests/test_sweep.py::test_bad_sweeps_are_one_error_line_before_any_work'),
+ ('s11lib/grid.py', 'else clean(lr / MIN_LR_DIV)))', 'else lr / MIN_LR_DIV))', 'tests/test_sweep.py::test_lrs_print_as_given_and_duplicates_are_said'),
+ ('s11lib/commands.py', '        if main:\n            signal.signal(signal.SIGINT, ctrl_c)', '        if False:\n            signal.signal(signal.SIGINT, ctrl_c)', 'tests/test_packaging.py::test_the_python_api_imports_no_torch_until_called_and_runs_the_clis_jobs'),
+ ('s11lib/engine.py', 'return device.type in ("cuda", "cpu")', 'return device.type == "cuda"', 'tests/test_engine.py::test_the_cpu_trains_channels_last_as_cuda_does'),
 ]
 
 only = sys.argv[1:]

@@ -12,7 +12,7 @@ import pytest
 from s11lib import figures, run
 from s11lib.cli import build_parser, main
 from s11lib.config import ConfigError
-from s11lib.engine import NonFiniteLoss
+from s11lib.engine import Diverging
 from s11lib.outputs import RunFolder
 from s11lib.schedule import zigzag_corners, zigzag_lr
 
@@ -191,12 +191,13 @@ def test_a_bad_data_dir_is_named_not_blamed_on_the_internet(data_dir, message, t
     assert "internet" not in err
 
 
-# 12. the checkpoint a diverged run names is one with a finite test loss
-def test_a_diverged_run_never_calls_a_nan_epoch_good(tmp_path):
-    folder, e = RunFolder(tmp_path), NonFiniteLoss(3, 0.4, 2)
-    assert "do not resume it" in run.diverged_message(e, folder, {"epoch": 1, "finite_epoch": 0})
-    assert "last good checkpoint (epoch 1)" in run.diverged_message(e, folder, {"epoch": 1, "finite_epoch": 1})
-    assert "no epoch finished" in run.diverged_message(e, folder, {"epoch": 0})
+# 12. the checkpoint a diverged run names holds its last healthy epoch (a diverged epoch is never kept)
+def test_a_diverged_run_names_its_last_good_checkpoint(tmp_path):
+    folder, e = RunFolder(tmp_path), Diverging("the test loss became NaN or infinite in epoch 2", 2)
+    said = run.diverged_message(e, folder, {"epoch": 1})
+    assert said == (f"the test loss became NaN or infinite in epoch 2; the last good checkpoint (epoch 1) is "
+                    f"{tmp_path / 'checkpoint.pt'}. Try a lower --max-lr")
+    assert "no epoch finished, so there is no checkpoint" in run.diverged_message(e, folder, {"epoch": 0})
 
 
 # 13. "highest loss first", as the order really is

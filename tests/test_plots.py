@@ -93,3 +93,71 @@ def test_an_untrusted_pair_is_drawn_as_a_fallback_and_the_title_says_so():
     ax = figures.lr_figure(median_pair([healthy]))
     assert healthy.trusted and ax.get_title() == "LR range test"
     assert not [line for line in ax.get_lines() if "fallback" in line.get_label()]
+
+
+def sweep_row(schedule, epochs, lr, seed, status="done", acc=50.0, found=False):
+    return {"point": f"{schedule}-e{epochs}-{'found' if found else f'lr{lr:g}'}", "schedule": schedule, "epochs": epochs,
+            "lr_max": lr, "lr_min": lr / 100, "seed": seed, "status": status, "test_accuracy": acc, "found": found,
+            "test_accuracy_tta": acc, "note": "flat" if status == "untrusted" else None}
+
+
+SWEEP_ROWS = [
+    sweep_row("one-cycle", 2, 0.05, 1, acc=40.0), sweep_row("one-cycle", 2, 0.05, 2, acc=44.0),
+    sweep_row("one-cycle", 2, 0.4, 1, acc=60.0), sweep_row("one-cycle", 2, 0.4, 2, acc=70.0),
+    sweep_row("one-cycle", 2, 1.6, 1, "diverged", acc=85.0),  # its last good epoch's accuracy: never a result
+    sweep_row("one-cycle", 2, 1.6, 2, "diverged", acc=None),
+    sweep_row("one-cycle", 4, 0.05, 1, acc=50.0), sweep_row("one-cycle", 4, 0.4, 1, acc=75.0),
+    sweep_row("step", 2, 0.05, 1, acc=30.0), sweep_row("step", 2, 0.4, 1, acc=35.0),
+    sweep_row("one-cycle", 2, 0.3, 1, acc=66.0, found=True), sweep_row("one-cycle", 4, 0.3, 1, acc=77.0, found=True),
+]
+
+
+def test_sweep_lr_ticks_the_swept_lrs_and_keeps_diverged_runs_out_of_the_lines():
+    colors = plots.sweep_colors({(r["schedule"], r["epochs"]) for r in SWEEP_ROWS})
+    ax = plots.sweep_lr(SWEEP_ROWS, colors, found_lr_max=0.3)
+    assert list(ax.get_xticks()) == [0.05, 0.4, 1.6] and [t.get_text() for t in ax.get_xticklabels()] == ["0.05", "0.4", "1.6"]
+    assert len(ax.xaxis.get_minorticklocs()) == 0
+    lines = {line.get_label(): line for line in ax.lines}
+    oc2 = lines["one-cycle, 2 epochs (line: median of 2 seeds)"]
+    assert list(oc2.get_xdata()) == [0.05, 0.4] and list(oc2.get_ydata()) == [42.0, 65.0]  # no diverged point
+    assert lines["step, 2 epochs"].get_color() != oc2.get_color()
+    labels = ax.get_legend_handles_labels()[1]
+    assert "one cycle at the found pair, 2 epochs" in labels and "one cycle at the found pair, 4 epochs" in labels
+    assert "diverged (its last good epoch; on the axis: none)" in labels and "found LRMAX 0.3" in labels
+    stars = {c.get_label(): c for c in ax.collections}
+    assert tuple(stars["one cycle at the found pair, 4 epochs"].get_facecolor()[0]) == colors[("one-cycle", 4)]
+    note = plots.sweep_lr(SWEEP_ROWS[:4], colors, note="range test cannot be trusted (flat): no found point trained")
+    assert "range test cannot be trusted" in note.texts[0].get_text()
+
+
+def test_sweep_colors_are_one_per_schedule_and_length():
+    colors = plots.sweep_colors({("one-cycle", 2), ("one-cycle", 4), ("step", 2), ("step", 4)})
+    assert len(set(colors.values())) == 4
+
+
+def test_sweep_curves_start_at_epoch_1_and_draw_the_found_pair_dashed():
+    curves = [{"label": "one-cycle, 2 epochs, LRMAX 0.4 (median of 2 seeds)", "epochs": [1, 2], "accuracy": [40, 60],
+               "color": "b", "found": False},
+              {"label": "one cycle at the found pair, 2 epochs, LRMAX 0.3 (1 seed)", "epochs": [1, 2],
+               "accuracy": [45, 66], "color": "b", "found": True}]
+    ax = plots.sweep_curves(curves)
+    assert ax.get_xlim() == (1, 2) and [line.get_linestyle() for line in ax.lines] == ["-", "--"]
+    assert list(ax.lines[1].get_ydata()) == [45, 66]
+
+
+def test_sweep_budget_says_it_is_the_final_accuracy_at_the_best_lrmax():
+    colors = plots.sweep_colors({("one-cycle", 2), ("one-cycle", 4)})
+    ax = plots.sweep_budget({"one-cycle": [(4, 75.0), (2, 65.0)]}, colors, found=[(2, 66.0), (4, 77.0)])
+    assert ax.get_ylabel() == "final test accuracy at the best LRMAX (%)"
+    assert list(ax.lines[0].get_xdata()) == [2, 4] and list(ax.lines[1].get_ydata()) == [66.0, 77.0]
+
+
+def test_only_finished_runs_are_a_points_result():
+    from s11lib.grid import best_points, table
+
+    best = {(b["schedule"], b["epochs"]): b for b in best_points(SWEEP_ROWS)}
+    assert best[("one-cycle", 2)]["point"] == "one-cycle-e2-found" and best[("one-cycle", 2)]["median"] == 66.0
+    assert best[("one-cycle", 4)]["median"] == 77.0 and best[("step", 2)]["median"] == 35.0
+    assert all(b["status"] == "done" for b in best.values())
+    text = table(SWEEP_ROWS)
+    assert "one-cycle-e2-lr1.6" in text and "diverged (last good epoch's accuracy)" in text

@@ -1,11 +1,18 @@
-"""``sweep --ray`` (issue 25) through one local Ray with 2 CPUs (conftest's ``ray_cluster``): the same
-rows as the local sweep, a rerun that runs only what is missing, a point whose worker cannot read
-the data failing alone, and no Ray at all answered with one line."""
+"""``sweep --ray`` through one local Ray with 2 CPUs (conftest's ``ray_cluster``, token authentication
+on where Ray has it): the same rows as the local sweep, each naming its host; a rerun from another
+process joining the cluster by its address with the token, running only what is missing and keeping
+the hosts; a sweep whose every run failed ending non-zero; and what cannot work answered at once."""
 
 import json
+import os
+import shutil
+import subprocess
 import sys
+import time
 
-from conftest import SWEEP_GRID
+import pytest
+
+from conftest import HANG, SWEEP_GRID, TINY_SWEEP
 from s11lib.cli import main
 
 # 2 CPUs a point, as many threads as a local run uses: the same arithmetic, so the same accuracies
@@ -22,34 +29,77 @@ def history(run):
     return [line[:-1] for line in lines]
 
 
-def test_a_sweep_through_ray_writes_the_local_sweeps_rows_and_a_rerun_runs_nothing(ray_cluster, swept, learnable,
-                                                                                     tmp_path, capsys):
+def run_cli(*args, env=None, timeout=HANG):
+    return subprocess.run([sys.executable, "-m", "s11lib", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, **(env or {})})
+
+
+def test_a_sweep_through_ray_writes_the_local_sweeps_rows_and_a_rerun_runs_only_what_is_missing(
+        ray_cluster, swept, learnable, tmp_path, capsys):
     args = ["sweep", "--data", str(learnable), "--out", str(tmp_path), *SWEEP_GRID, *RAY]
     assert main(args) == 0
     said = capsys.readouterr().out
     ours, local = rows(tmp_path), rows(swept)
     same = ("point", "schedule", "epochs", "lr_min", "lr_max", "seed", "status", "test_accuracy", "test_accuracy_tta")
     assert [{k: r[k] for k in same} for r in ours] == [{k: r[k] for k in same} for r in local]
-    assert all(r["host"] for r in ours) and "[4/4]" in said and "0 left" in said
+    assert all(r["host"] for r in ours) and all(r["host"] for r in local)
+    assert "[4/4]" in said and "0 left" in said
     for point in ("one-cycle-e2-lr0.05", "step-e2-lr0.2"):  # the run folders came back whole
         ray_run, local_run = (history(d / point / "seed-1") for d in (tmp_path, swept))
         assert ray_run == local_run and len(ray_run) == 3  # the header and 2 epochs
-        assert (tmp_path / point / "seed-1" / "checkpoint.pt").exists()
+        ckpt = tmp_path / point / "seed-1" / "checkpoint.pt"
+        assert 26e6 < ckpt.stat().st_size < 27e6  # the weights alone came back, not SGD's momentum
     assert (tmp_path / "sweep_lr.png").exists() and (tmp_path / "sweep_curves.png").exists()
+
+    # As on a real cluster, another process joins this Ray at its address (with the token from the
+    # environment, where Ray has token authentication); it trains only the run whose folder is gone.
+    shutil.rmtree(tmp_path / "step-e2-lr0.2")
     stamps = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("metrics.json")}
-    assert main(args) == 0
-    assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("metrics.json")} == stamps  # nothing ran again
-    assert [r["test_accuracy"] for r in rows(tmp_path)] == [r["test_accuracy"] for r in ours]
+    done = run_cli(*args[:-len(RAY)], "--ray", ray_cluster.address)
+    assert done.returncode == 0, done.stderr
+    assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("metrics.json")} == stamps | {
+        p: p.stat().st_mtime_ns for p in (tmp_path / "step-e2-lr0.2").rglob("metrics.json")}
+    assert "kept from an earlier run" in done.stdout and "[4/4] step-e2-lr0.2 seed 1" in done.stdout
+    again = rows(tmp_path)
+    assert [r["test_accuracy"] for r in again] == [r["test_accuracy"] for r in ours]
+    assert [r["host"] for r in again] == [r["host"] for r in ours]  # kept rows keep the host they ran on
+
+    if not ray_cluster.token_auth:
+        pytest.skip(f"Ray {ray_cluster.ray.__version__} has no token authentication (2.52 and later)")
+    refused = run_cli(*args[:-len(RAY)], "--ray", ray_cluster.address, "--ray-timeout", "4", "--overwrite",
+                      env={"RAY_AUTH_TOKEN": "not-the-token"})
+    assert refused.returncode == 2 and refused.stderr.startswith(
+        f"error: no Ray cluster answers at {ray_cluster.address} within 4 s"), refused.stderr
+    assert rows(tmp_path) == again  # refused before it touched anything, --overwrite notwithstanding
 
 
-def test_a_point_whose_worker_cannot_read_the_data_fails_alone_with_one_line(ray_cluster, tmp_path, capsys):
-    missing = tmp_path / "not-on-this-node.tar.gz"
-    assert main(["sweep", "--data", str(missing), "--out", str(tmp_path / "out"), "--max-lr", "0.1", "0.2",
-                 "--schedule", "one-cycle", "--no-found", "--epochs", "2", "--device", "cpu", *RAY]) == 0
-    failed = rows(tmp_path / "out")
-    assert [r["status"] for r in failed] == ["failed", "failed"]
-    assert all(r["note"] == f"DataError: data path {missing} does not exist; pass --data torchvision to download "
-               "CIFAR-10, or a folder/archive" for r in failed), failed[0]["note"]
+def test_a_sweep_whose_every_run_failed_exits_non_zero_without_an_empty_figure(ray_cluster, tmp_path, capsys):
+    """The data is not where the workers look: each run fails alone with one line, and the sweep,
+    having measured nothing, says so and exits 1; ``summary`` of its folder says the same."""
+    missing, out = tmp_path / "not-on-this-node.tar.gz", tmp_path / "out"
+    assert main(["sweep", "--data", str(missing), "--out", str(out), "--max-lr", "0.1", "0.2",
+                 "--schedule", "one-cycle", "--no-found", "--epochs", "2", "--device", "cpu", *RAY]) == 1
+    note = f"DataError: data path {missing} does not exist; pass --data torchvision to download CIFAR-10, or a folder/archive"
+    failed = rows(out)
+    assert [r["status"] for r in failed] == ["failed", "failed"] and all(r["note"] == note for r in failed)
+    assert all(r["host"] for r in failed)  # the worker it failed on
+    err = capsys.readouterr().err
+    assert err == ("error: no run of this sweep finished or diverged (2 rows, none measured); the first failed one, "
+                   f"one-cycle-e2-lr0.1 seed 1: {note}\n")
+    assert not list(out.glob("sweep_*.png"))
+    assert main(["summary", str(out)]) == 1
+    assert capsys.readouterr().err == err
+
+
+def test_an_address_nobody_answers_at_is_one_line_within_the_timeout(tmp_path):
+    """Ray itself retries such an address for minutes, printing a warning every few seconds."""
+    start = time.perf_counter()
+    done = run_cli("sweep", "--ray", "127.0.0.1:1", "--ray-timeout", "5", "--data", tmp_path, "--out",
+                   tmp_path / "out", "--max-lr", "0.1", "--no-found", *TINY_SWEEP)
+    assert time.perf_counter() - start < 60
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith("error: no Ray cluster answers at 127.0.0.1:1 within 5 s"), done.stderr
+    assert not (tmp_path / "out").exists()
 
 
 def test_ray_missing_is_one_error_line_that_names_the_install(monkeypatch, tmp_path, capsys):

@@ -1,6 +1,7 @@
-"""Every command README shows runs here on the real offline CIFAR-10 copy, as written (the data
-path made absolute, outputs into a temporary folder), or the comment line above it in README
-says why not (issue 22). The smoke run is trained once and the other commands read it."""
+"""Every command README and docs/ show runs here on the real offline CIFAR-10 copy, as written (the
+data path made absolute, outputs into a temporary folder), or the comment line above it says why
+not; every repository file they name exists. The smoke run is trained once and the other commands
+read it."""
 
 from __future__ import annotations
 
@@ -22,41 +23,50 @@ from s11lib.config import SMOKE_RUN, Config
 from s11lib.outputs import TRAIN_OUTPUTS
 
 ROOT = Path(__file__).resolve().parents[1]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 DATA_IN_README = "../shared/data/cifar10-jpeg.tar.gz"
-NOT_RUN = "# not run by the tests:"
-FIGURES = ("augmented", "zigzag", "lr_finder", "one_cycle", "accuracy", "loss", "confusion", "misclassified", "gradcam",
+NOT_RUN = "# not run by the tests"
+FIGURES = ("augmented", "zigzag", "lr_finder", "lr_schedule", "accuracy", "loss", "confusion", "misclassified", "gradcam",
            "gradcam_pairs")
 
 
-def readme_commands() -> list[tuple[str, str | None]]:
-    """Each command line in README's bash blocks, with the reason it is not run here (None: it is)."""
+def page_commands(page: Path) -> list[tuple[str, str | None]]:
+    """Each command line in a page's bash and python blocks, with the reason it is not run here (None: it is).
+    In bash a reason covers the next line; in python, the rest of its block."""
     commands = []
-    for block in re.findall(r"```bash\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S):
+    for kind, block in re.findall(r"```(bash|python)\n(.*?)```", page.read_text(), flags=re.S):
         reason = None
         for line in filter(str.strip, block.splitlines()):
             if line.startswith("#"):
-                reason = line.removeprefix(NOT_RUN).strip() if line.startswith(NOT_RUN) else reason
+                reason = line.removeprefix(NOT_RUN).lstrip(" :").strip() if line.startswith(NOT_RUN) else reason
                 continue
             commands.append((line, reason))
-            reason = None
+            if kind == "bash":
+                reason = None
     return commands
 
 
+def readme_commands() -> list[tuple[str, str | None]]:
+    return [c for page in PAGES for c in page_commands(page)]
+
+
 def command(prefix: str) -> str:
-    """The one README command that starts with ``prefix``."""
+    """The one command of README or docs/ that starts with ``prefix``."""
     found = [c for c, _ in readme_commands() if c.startswith(prefix)]
-    assert len(found) == 1, (prefix, found)
+    assert len(set(found)) == 1, (prefix, found)
     return found[0]
 
 
-SMOKE = command("python -m s11lib train --data ../shared")
+SMOKE = command("python -m s11lib train --data ../shared/data/cifar10-jpeg.tar.gz --subset 1000")
+BLOWN = command("python -m s11lib train --data ../shared/data/cifar10-jpeg.tar.gz --subset 200")
 FIND_LR = command("python -m s11lib find-lr --data ../shared")
 GRADCAM = command("python -m s11lib gradcam --checkpoint runs/smoke")
 NOTEBOOK = command("S11_SMOKE=1 ")
-SWEEP = command("python -m s11lib sweep --data ../shared")
+SWEEP = command("python -m s11lib sweep --data ../shared/data/cifar10-jpeg.tar.gz --subset 500")
+BLOWUP_SWEEP = command("python -m s11lib sweep --data ../shared/data/cifar10-jpeg.tar.gz --subset 200")
 SUMMARY = command("python -m s11lib summary runs/")
 TESTS = command("pip install -q -r requirements-dev.txt")  # run by CI (.ci/run, test_newcomer checks it is the same line)
-RUN_HERE = (SMOKE, FIND_LR, GRADCAM, NOTEBOOK, SWEEP, SUMMARY, TESTS)
+RUN_HERE = (SMOKE, BLOWN, FIND_LR, GRADCAM, NOTEBOOK, SWEEP, BLOWUP_SWEEP, SUMMARY, TESTS)
 
 
 def argv(line: str, data: Path, tmp: Path) -> list[str]:
@@ -78,6 +88,26 @@ def test_every_command_readme_shows_is_run_here_or_says_why_not():
     commands = readme_commands()
     assert {c for c, why in commands if why is None} == set(RUN_HERE)
     assert all(why for c, why in commands if c not in RUN_HERE)  # a reason, not an empty comment
+
+
+TOP = ("s11lib/", "tests/", "bench/", "docs/", "images/", ".ci/")  # a backticked path under these is the repository's
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_every_file_a_page_names_exists(page):
+    """Links and images, and backticked paths of the repository (outputs such as `runs/x` or `DIR/...` are not)."""
+    text = page.read_text()
+    named = re.findall(r"\]\(([^)#\s]+)\)", text)
+    named += [w for w in re.findall(r"`([^`\s]+)`", text) if w.startswith(TOP) or w in (
+        "README.md", "requirements.txt", "requirements-dev.txt", "pyproject.toml", "S11_SuperConvergence.ipynb")]
+    missing = [n for n in named if not n.startswith("http") and not (page.parent / n).exists()
+               and not (ROOT / n).exists()]
+    assert not missing, missing
+    assert not re.search(r"\bissues? \d|#\d", text, flags=re.I), "issue numbers belong to the tracker, not the docs"
+
+
+def test_readme_is_for_readers():
+    assert len((ROOT / "README.md").read_text().splitlines()) <= 250
 
 
 def test_the_smoke_command_is_the_notebooks_smoke_run_and_trains_on_the_real_data(smoke):
@@ -150,3 +180,48 @@ def test_the_small_sweep_on_the_real_data_and_its_summary(offline_copy, tmp_path
     capsys.readouterr()
     assert main(argv(SUMMARY, offline_copy, tmp_path)) == 0
     assert "one-cycle-e2-lr0.4" in capsys.readouterr().out
+
+
+def test_a_run_that_blows_up_on_the_real_data_stops_with_exit_3_and_leaves_nothing(offline_copy, tmp_path, capsys):
+    assert main(argv(BLOWN, offline_copy, tmp_path)) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("error: the training loss reached ") and err.count("\n") == 1, err
+    assert "in epoch 1, batch" in err and "which no run that learns reaches" in err
+    assert not (tmp_path / "runs" / "blown").exists()
+
+
+def test_the_blowup_sweep_keeps_its_diverged_run_out_of_the_results(offline_copy, tmp_path, capsys):
+    """docs/sweeps.md: LR 50 blows up on the real data (a `diverged` row, never a point's result), LR 0.1 finishes;
+    no `done` row's history holds a loss that is not finite or above the bound."""
+    from s11lib.grid import best_points
+
+    assert main(argv(BLOWUP_SWEEP, offline_copy, tmp_path)) == 0
+    out = tmp_path / "runs" / "blowup-sweep"
+    rows = json.loads((out / "sweep.json").read_text())
+    assert [(r["point"], r["status"], r["diverged"]) for r in rows] == [("constant-e2-lr0.1", "done", False),
+                                                                          ("constant-e2-lr50", "diverged", True)]
+    assert "the training loss reached" in rows[1]["note"] and rows[1]["host"]
+    assert [b["point"] for b in best_points(rows)] == ["constant-e2-lr0.1"]
+    for r in rows:
+        if r["status"] == "done":
+            history = (out / r["point"] / "seed-1" / "history.csv").read_text().splitlines()[1:]
+            losses = [float(x) for line in history for x in (line.split(",")[2], line.split(",")[4])]
+            assert all(abs(v) < 230 for v in losses), losses  # finite, and no exploded loss
+    assert (out / "sweep_lr.png").exists()
+
+
+def test_the_notebook_without_s11lib_says_the_two_ways_to_get_it(tmp_path):
+    """Its first cell, outside the checkout with s11lib nowhere on the path: one line, no traceback."""
+    nb = nbformat.read(ROOT / "S11_SuperConvergence.ipynb", as_version=4)
+    setup = next(c.source for c in nb.cells if c.cell_type == "code" and "find_spec" in c.source)
+    code = "\n".join(line for line in setup.splitlines() if not line.startswith("%"))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    installed = subprocess.run([sys.executable, "-c", "import importlib.util as u; print(u.find_spec('s11lib'))"],
+                               cwd=tmp_path, capture_output=True, text=True, env=env).stdout.strip()
+    if installed != "None":
+        pytest.skip(f"s11lib is installed in this Python ({installed}): the notebook would use it")
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=HANG,
+                          env=env)
+    assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith('s11lib not found: %pip install "s11lib[notebook] @ git+') and \
+        "upload the folder s11lib/ and requirements.txt" in done.stderr

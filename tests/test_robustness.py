@@ -213,8 +213,18 @@ def test_resume_refuses_flags_that_would_change_the_run(tmp_path, capsys):
 def test_nan_loss_stops_with_the_epoch_and_the_lr(tmp_path, capsys, sources):
     code, err = run_main(["train", "--data", sources["folder"], "--out", tmp_path, "--min-lr", "1e6", "--max-lr", "1e9",
                           "--workers", "0", *TINY_RUN], capsys)
-    assert_one_error(code, err, "the loss became NaN or infinite in epoch 1, batch", expected_code=3)
+    assert_one_error(code, err, "in epoch 1, batch", expected_code=3)
     assert "at LR" in err and "no epoch finished" in err
+
+
+def test_a_run_that_blew_up_without_a_nan_stops_too(tmp_path, capsys, sources):
+    """LR 50: the loss reaches millions and the net scores 10%, all finite; before, the run finished
+    with exit 0 and drew GradCAM of a dead net (the real archive's case: tests/test_docs.py)."""
+    code, err = run_main(["train", "--data", sources["folder"], "--out", tmp_path / "out", "--schedule", "constant",
+                          "--min-lr", "0.5", "--max-lr", "50", "--workers", "0", *TINY_RUN], capsys)
+    assert_one_error(code, err, "error: the training loss reached", expected_code=3)
+    assert "in epoch 1, batch 2 at LR 50, above 230, which no run that learns reaches; no epoch finished" in err
+    assert not (tmp_path / "out").exists()
 
 
 def test_nan_in_a_later_epoch_keeps_the_last_good_checkpoint(tmp_path, capsys, sources, monkeypatch):

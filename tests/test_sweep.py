@@ -4,14 +4,16 @@ untrusted range test recorded as rows, and bad input refused before any work."""
 
 import csv
 import json
+import re
 
 import pytest
+import torch
 
 from conftest import SWEEP_GRID as GRID
 from conftest import SWEEP_POINTS as POINTS
 from conftest import TINY_SWEEP as TINY
 from s11lib.cli import main
-from s11lib.sweep import COLUMNS
+from s11lib.grid import COLUMNS
 
 
 def rows(out):
@@ -33,8 +35,8 @@ def test_a_2x2_grid_writes_a_row_per_run_and_its_figures(swept, capsys):
     assert (swept / "sweep_lr.png").exists() and (swept / "sweep_curves.png").exists()
     assert not (swept / "sweep_budget.png").exists()  # one length: nothing to compare
     point = sorted(p.name for p in (swept / POINTS[0] / "seed-1").iterdir() if not p.name.startswith("."))
-    assert point == ["accuracy.png", "checkpoint.pt", "config.json", "history.csv", "loss.png", "metrics.json",
-                     "one_cycle.png"]  # light: no augmented samples, mistakes or GradCAM
+    assert point == ["accuracy.png", "checkpoint.pt", "config.json", "history.csv", "loss.png", "lr_schedule.png",
+                     "metrics.json", "point.json"]  # light: no augmented samples, mistakes or GradCAM
     capsys.readouterr()
     assert main(["summary", str(swept)]) == 0
     out = capsys.readouterr().out
@@ -61,7 +63,8 @@ def test_an_interrupted_sweep_goes_on_where_it_stopped(swept, learnable, tmp_pat
     interrupt_in_epoch(None)
     assert main(args) == 0
     said = capsys.readouterr().out
-    assert "seed 1: kept the finished run" in said and "resuming after epoch 1 of 2" in said
+    assert re.search(r"\[1/2\] one-cycle-e2-lr0.05 seed 1: [\d.]+% on \S+, kept from an earlier run; 1 left", said)
+    assert "resuming after epoch 1 of 2" in said
     assert [r["test_accuracy"] for r in rows(tmp_path)] == [r["test_accuracy"] for r in rows(swept)][:2]
 
 
@@ -76,12 +79,12 @@ def test_a_diverging_point_and_an_untrusted_range_test_are_rows_and_the_sweep_go
     assert by_point["one-cycle-e2-found"]["status"] == "untrusted" and "flat" in by_point["one-cycle-e2-found"]["note"]
     blown = by_point["one-cycle-e2-lr1e+06"]
     assert blown["status"] == "diverged" and blown["diverged"] and blown["test_accuracy"] is None
-    assert "NaN" in blown["note"] and by_point["one-cycle-e2-lr0.05"]["status"] == "done"
+    assert "in epoch 1, batch" in blown["note"] and by_point["one-cycle-e2-lr0.05"]["status"] == "done"
     capsys.readouterr()
-    kept = (tmp_path / "one-cycle-e2-lr1e+06" / "seed-1" / "diverged.json").stat().st_mtime_ns
+    kept = (tmp_path / "one-cycle-e2-lr1e+06" / "seed-1" / "point.json").stat().st_mtime_ns
     assert main(args) == 0
     assert "epoch  1/2" not in capsys.readouterr().out  # every run was kept, the diverged one too
-    assert (tmp_path / "one-cycle-e2-lr1e+06" / "seed-1" / "diverged.json").stat().st_mtime_ns == kept
+    assert (tmp_path / "one-cycle-e2-lr1e+06" / "seed-1" / "point.json").stat().st_mtime_ns == kept
     assert [r["status"] for r in rows(tmp_path)] == [by_point[p]["status"] for p in sorted(by_point)]
 
 
@@ -92,6 +95,15 @@ def test_a_diverging_point_and_an_untrusted_range_test_are_rows_and_the_sweep_go
     (["--schedule", "zigzag"], "invalid choice: 'zigzag'"),
     (["--epochs", "2", "4", "--peak-epoch", "3"], "peak-epoch (3) must come before the last epoch (2)"),
     (["--repeat", "0"], "repeat must be >= 1"),
+    (["--max-lr", "0.1", "--schedule", "one-cycle", "--repeat", "100000"], "this sweep is 200,000 runs, more than --max-runs 1,000"),
+    (["--max-lr", "0.1", "0.2", "--no-found", "--max-runs", "1"], "this sweep is 4 runs, more than --max-runs 1 (a guard against a typo in --repeat or a list); pass --max-runs 4 if you mean it"),
+    (["--seed", "4294967295", "--repeat", "2"], "--seed 4294967295 with --repeat 2 reaches seed 4294967296, above"),
+    (["--ray", "--ray-cpus", "-1"], "ray-cpus must be a finite number > 0"),
+    (["--ray", "--ray-cpus", "nan"], "ray-cpus must be a finite number > 0"),
+    (["--ray", "--ray-cpus", "0"], "ray-cpus must be a finite number > 0"),
+    (["--ray", "--ray-gpus", "-1"], "ray-gpus must be a finite number >= 0"),
+    (["--ray", "--ray-gpus", "inf"], "ray-gpus must be a finite number >= 0"),
+    (["--ray", "--ray-timeout", "0"], "ray-timeout must be a finite number of seconds > 0"),
 ])
 def test_bad_sweeps_are_one_error_line_before_any_work(flags, message, tmp_path, capsys):
     try:
@@ -106,7 +118,69 @@ def test_bad_sweeps_are_one_error_line_before_any_work(flags, message, tmp_path,
 def test_a_sweep_refuses_a_folder_that_holds_a_run_and_train_refuses_a_sweep(swept, learnable, tmp_path, capsys):
     (tmp_path / "metrics.json").write_text("{}")
     assert main(["sweep", "--data", str(learnable), "--out", str(tmp_path), *GRID]) == 2
-    assert "already holds a run" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"{tmp_path} holds a train run or a range test (metrics.json), not a sweep; pass another --out, or " \
+           "--overwrite to replace it" in err and "--resume" not in err
     assert main(["train", "--data", str(learnable), "--out", str(swept), "--min-lr", "0.01", "--max-lr", "0.1",
                  *TINY]) == 2
-    assert "already holds a run (sweep_config.json)" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"{swept} holds a sweep (sweep_config.json)" in err and "--resume" not in err
+
+
+def test_train_repeat_checks_every_seed_before_any_work(tmp_path, capsys):
+    assert main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "out"), "--seed", "4294967295",
+                 "--repeat", "2"]) == 2
+    assert "reaches seed 4294967296" in capsys.readouterr().err and not (tmp_path / "out").exists()
+
+
+def test_the_grid_grows_in_every_list_and_a_refusal_names_what_differs(learnable, tmp_path, capsys):
+    """A 2-epoch sweep grows by --epochs 2 3, by a seed and a schedule, keeping its finished run
+    untouched; another --subset is refused with the setting named, here and in OUT."""
+    base = ["sweep", "--data", str(learnable), "--out", str(tmp_path), "--max-lr", "0.05", "--schedule", "one-cycle",
+            "--no-found", "--batch-size", "50", "--workers", "0", "--device", "cpu", "--no-progress"]
+    assert main([*base, "--epochs", "2"]) == 0
+    first = tmp_path / "one-cycle-e2-lr0.05" / "seed-1" / "metrics.json"
+    stamp, capsys_out = first.stat().st_mtime_ns, capsys.readouterr()
+    assert main([*base, "--epochs", "2", "3"]) == 0
+    assert first.stat().st_mtime_ns == stamp and "kept from an earlier run" in capsys.readouterr().out
+    assert [(r["point"], r["status"]) for r in rows(tmp_path)] == [("one-cycle-e2-lr0.05", "done"),
+                                                                    ("one-cycle-e3-lr0.05", "done")]
+    assert (tmp_path / "sweep_budget.png").exists()
+    assert main([*base, "--epochs", "2", "--subset", "50"]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"error: {tmp_path} holds a sweep of other settings (--subset 50 here, unset in OUT); pass another "
+                   "--out, or --overwrite to replace it\n")
+    assert first.stat().st_mtime_ns == stamp and len(rows(tmp_path)) == 2  # a shorter list keeps the rows too
+
+
+def test_a_finished_point_keeps_its_weights_alone_and_gradcam_reads_them(swept, tmp_path, capsys):
+    point = swept / "one-cycle-e2-lr0.2" / "seed-1"
+    size = sum(f.stat().st_size for f in point.iterdir())
+    assert size < 30e6, size  # the 52.6 MB checkpoint with SGD's momentum would not fit
+    ckpt = torch.load(point / "checkpoint.pt", weights_only=True)
+    assert sorted(ckpt) == ["config", "epoch", "format", "history", "lr_finder", "lr_max", "lr_min", "model"]
+    assert main(["gradcam", "--checkpoint", str(point), "--device", "cpu", "--out", str(tmp_path / "cam.png")]) == 0
+    assert (tmp_path / "cam.png").exists()
+
+
+def test_summary_says_which_case_it_met(swept, tmp_path, capsys):
+    started = tmp_path / "started"
+    (started / "one-cycle-e2-lr0.1" / "seed-1").mkdir(parents=True)
+    (started / "sweep_config.json").write_text("{}")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "file").write_text("x")
+    for folder, said in ((tmp_path / "nowhere", "no such path"), (tmp_path / "file", "is a file"),
+                         (tmp_path / "empty", "is an empty folder"),
+                         (started, "holds a sweep that has finished no run yet (1 run folders started, 0 done)")):
+        assert main(["summary", str(folder)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and said in err and err.count("\n") == 1, err
+
+
+def test_lrs_print_as_given_and_duplicates_are_said(learnable, tmp_path, capsys):
+    from s11lib.config import Config
+    from s11lib.grid import duplicates, grid
+
+    assert [p.cfg.min_lr for p in grid(Config(), [0.1, 0.3, 0.7], ["one-cycle"], [24])] == [0.001, 0.003, 0.007]
+    assert duplicates({"--max-lr": [0.1, 0.1, 0.2], "--epochs": [2]}) == [
+        "note: --max-lr names 0.1 more than once; each point runs once"]
