@@ -1,3 +1,82 @@
-"""s11lib: ResNet-9 on CIFAR-10 with Leslie Smith's one-cycle (super-convergence) recipe."""
+"""s11lib: ResNet-9 on CIFAR-10 with Leslie Smith's one-cycle (super-convergence) recipe.
 
-__version__ = "0.1.0"
+One call per job, the same jobs as the command line (``s11 train``, ``s11 find-lr``, ``s11 sweep``)::
+
+    import s11lib
+    metrics = s11lib.train(out="runs/a", epochs=24)             # any Config field: max_lr=0.4, augment="gpu", ...
+    pair = s11lib.find_lr(out="runs/lr")                        # {"lr_min", "lr_max", "trusted", "note"}
+    rows = s11lib.sweep(out="runs/sweep", max_lr=[0.1, 0.4])    # one row per run, as sweep.csv
+
+Bad input raises ``s11lib.config.InputError`` (a ValueError) with the message the command line
+prints. Importing s11lib imports neither torch nor anything heavy: a call does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = ["__version__", "find_lr", "sweep", "train"]
+
+
+def _version() -> str:
+    """This package's version: its checkout's pyproject.toml (run from a clone, or installed editable), else
+    what pip installed; a bare copy of the folder (Colab's upload) has neither."""
+    pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+    if pyproject.is_file():
+        import tomllib
+
+        project = tomllib.loads(pyproject.read_text()).get("project", {})
+        if project.get("name") == "s11lib":
+            return project["version"]
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("s11lib")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+__version__ = _version()
+
+
+def train(out: str | Path, *, overwrite: bool = False, **fields) -> dict:
+    """Train the recipe into ``out``, as ``s11 train --out OUT``: the range test (unless both LRs are
+    given), one cycle, the figures and GradCAM; returns metrics.json's content.
+
+    Args:
+        out: the run's folder (refused when it holds a run, unless ``overwrite``).
+        **fields: any ``s11lib.config.Config`` field (``epochs=24``, ``max_lr=0.4``, ``data="cifar.tar.gz"``, ...).
+    """
+    from .commands import api_call, cmd_train
+    from .config import Config
+
+    return api_call(cmd_train, Config(**fields), Path(out), overwrite=overwrite)
+
+
+def find_lr(out: str | Path, *, overwrite: bool = False, **fields) -> dict:
+    """The LR range test alone into ``out``, as ``s11 find-lr``; returns {"lr_min", "lr_max", "trusted", "note"}."""
+    from .commands import api_call, cmd_find_lr
+    from .config import Config
+
+    search = api_call(cmd_find_lr, Config(**fields), Path(out), overwrite=overwrite)
+    return {"lr_min": search.lr_min, "lr_max": search.lr_max, "trusted": search.trusted, "note": search.note}
+
+
+def sweep(out: str | Path, *, max_lr=None, schedule=None, epochs=None, repeat: int = 1, found: bool = True,
+          overwrite: bool = False, max_runs: int | None = None, ray: str | None = None, ray_gpus: float = 1.0,
+          ray_cpus: float = 2.0, ray_timeout: float | None = None, **fields) -> list[dict]:
+    """A grid of schedules x LRMAX x epochs (x ``repeat`` seeds) beside one cycle at the found pair, as
+    ``s11 sweep``; returns the rows (sweep.csv's). ``ray="auto"`` (or an address, or "local") runs
+    each run as a Ray task. The lists default to the preset (``s11lib.grid.PRESET``).
+
+    Raises:
+        s11lib.grid.NothingMeasured: every run failed.
+    """
+    from .commands import api_call, cmd_sweep
+    from .grid import PRESET
+
+    given = {"max_lr": max_lr, "schedule": schedule, "epochs": epochs}
+    lists = {k: list(PRESET[k] if v is None else [v] if isinstance(v, (int, float, str)) else v)
+             for k, v in given.items()}
+    return api_call(cmd_sweep, fields, Path(out), lists, seeds=repeat, found=found, overwrite=overwrite,
+                    max_runs=max_runs, ray=ray, ray_gpus=ray_gpus, ray_cpus=ray_cpus, ray_timeout=ray_timeout)
