@@ -230,19 +230,21 @@ def sweep_lr(rows: Sequence[dict], colors: dict, found_lr_max: float | None = No
     it had none), never part of a line; ``note`` (an untrusted range test) written on the figure."""
     ax = _ax(ax, size=(7.5, 4.5))
     grid = [r for r in rows if not r["found"]]
-    for key in sorted({(r["schedule"], r["epochs"]) for r in grid}):
+    for i, key in enumerate(sorted({(r["schedule"], r["epochs"]) for r in grid})):
         done = [r for r in grid if (r["schedule"], r["epochs"]) == key and r["status"] == "done"]
         if not done:
             continue
+        width = max(1.0, 3.4 - 0.8 * i)  # each line thinner than the one before: one that lies on another shows
         ax.scatter([r["lr_max"] for r in done], [r["test_accuracy"] for r in done], color=colors[key], s=14, alpha=0.6)
         lrs = sorted({r["lr_max"] for r in done})
         medians = [float(np.median([r["test_accuracy"] for r in done if r["lr_max"] == lr])) for lr in lrs]
         seeds = max(sum(r["lr_max"] == lr for r in done) for lr in lrs)
-        ax.plot(lrs, medians, color=colors[key], marker="o",
+        ax.plot(lrs, medians, color=colors[key], marker="o", lw=width, ms=2 + 2 * width,
                 label=f"{key[0]}, {key[1]} epochs" + (f" (line: median of {seeds} seeds)" if seeds > 1 else ""))
-    for e in sorted({r["epochs"] for r in rows if r["found"] and r["status"] == "done"}):
+    for i, e in enumerate(sorted({r["epochs"] for r in rows if r["found"] and r["status"] == "done"})):
         stars = [r for r in rows if r["found"] and r["epochs"] == e and r["status"] == "done"]
-        ax.scatter([r["lr_max"] for r in stars], [r["test_accuracy"] for r in stars], marker="*", s=160, zorder=3,
+        ax.scatter([r["lr_max"] for r in stars], [r["test_accuracy"] for r in stars], marker="*", zorder=3,
+                   s=max(90, 300 - 110 * i),  # smaller on top of larger: stars at one accuracy both show
                    color=colors[("one-cycle", e)], edgecolors="black", label=f"one cycle at the found pair, {e} epochs")
     blown = [r for r in rows if r["status"] == "diverged"]
     if blown:
