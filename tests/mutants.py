@@ -59,7 +59,7 @@ MUTATIONS = [
  ('s11lib/plots.py', '(r["schedule"], r["epochs"]) == key and r["status"] == "done"]', '(r["schedule"], r["epochs"]) == key and r["test_accuracy"] is not None]', 'tests/test_plots.py::test_sweep_lr_ticks_the_swept_lrs_and_keeps_diverged_runs_out_of_the_lines'),
  ('s11lib/grid.py', 'if k not in (*GRID_FIELDS, *PLACE_FIELDS)}', 'if k not in PLACE_FIELDS}', 'tests/test_sweep.py::test_the_grid_grows_in_every_list_and_a_refusal_names_what_differs'),
  ('s11lib/grid.py', '    if rows and not any(r["status"] in MEASURED for r in rows):', '    if False:', 'tests/test_ray_sweep.py::test_a_sweep_whose_every_run_failed_exits_non_zero_without_an_empty_figure'),
- ('s11lib/grid.py', '    row = {**base_row(point, seed), "host": socket.gethostname()}', '    row = {**base_row(point, seed)}', 'tests/test_ray_sweep.py::test_a_sweep_through_ray_writes_the_local_sweeps_rows_and_a_rerun_runs_only_what_is_missing'),
+ ('s11lib/grid.py', '    row = {**base_row(point, seed), "host": socket.gethostname()}', '    row = {**base_row(point, seed)}', 'tests/test_ray_sweep.py::test_a_sweep_through_ray_writes_the_local_sweeps_rows_and_a_rerun_by_address_keeps_them'),
  ('s11lib/grid.py', '        checkpoint.slim(folder / "checkpoint.pt")', '        pass', 'tests/test_sweep.py::test_a_finished_point_keeps_its_weights_alone_and_gradcam_reads_them'),
  ('s11lib/grid.py', '    if runs > max_runs:', '    if False:', 'tests/test_sweep.py::test_bad_sweeps_are_one_error_line_before_any_work'),
  ('s11lib/grid.py', '    check_seeds(base.seed, seeds)\n', '', 'tests/test_sweep.py::test_bad_sweeps_are_one_error_line_before_any_work'),

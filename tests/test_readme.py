@@ -5,7 +5,9 @@ read it."""
 
 from __future__ import annotations
 
+import csv
 import json
+import math
 import os
 import re
 import shlex
@@ -179,19 +181,18 @@ def test_the_small_sweep_on_the_real_data_keeps_its_diverged_run_out_of_the_resu
     assert main(argv(SWEEP, offline_copy, tmp_path)) == 0
     out = tmp_path / "runs" / "smoke-sweep"
     rows = json.loads((out / "sweep.json").read_text())
-    assert [(r["point"], r["status"]) for r in rows] == [("one-cycle-e2-lr0.05", "done"), ("one-cycle-e2-lr0.4", "done"),
-                                                         ("one-cycle-e2-lr50", "diverged")]
-    assert all(r["test_accuracy"] > 10.0 for r in rows[:2])  # above chance after 2 epochs on 500 images
-    assert "the training loss" in rows[2]["note"] and rows[2]["diverged"] and all(r["host"] for r in rows)
-    assert "one-cycle-e2-lr50" not in [b["point"] for b in best_points(rows)]
-    for r in rows[:2]:
-        history = (out / r["point"] / "seed-1" / "history.csv").read_text().splitlines()[1:]
-        losses = [float(x) for line in history for x in (line.split(",")[2], line.split(",")[4])]
-        assert all(abs(v) < 230 for v in losses), losses  # finite, and no exploded loss
+    assert [(r["point"], r["status"]) for r in rows] == [("one-cycle-e2-lr0.4", "done"), ("one-cycle-e2-lr50", "diverged")]
+    assert rows[0]["test_accuracy"] > 10.0  # above chance after 2 epochs on 500 images
+    assert "the training loss" in rows[1]["note"] and rows[1]["diverged"] and all(r["host"] for r in rows)
+    assert [b["point"] for b in best_points(rows)] == ["one-cycle-e2-lr0.4"]
+    with open(out / rows[0]["point"] / "seed-1" / "history.csv") as f:
+        history = list(csv.DictReader(f))
+    # a done run's losses are finite and its training loss never exploded (a test loss may spike and recover)
+    assert all(float(h["train_loss"]) < 230 and math.isfinite(float(h["test_loss"])) for h in history), history
     capsys.readouterr()
     assert main(argv(SUMMARY, offline_copy, tmp_path)) == 0
     said = capsys.readouterr().out
-    assert "one-cycle-e2-lr0.4" in said and "diverged" in said
+    assert "one-cycle-e2-lr0.4" in said and "one-cycle-e2-lr50" in said and "diverged" in said
 
 
 def test_a_run_that_blows_up_on_the_real_data_stops_with_exit_3_and_leaves_nothing(offline_copy, tmp_path, capsys):
