@@ -165,15 +165,6 @@ def test_arguments_are_checked_before_torch_is_imported():
     assert done.stdout.split() == ["2", "False"], done.stderr
 
 
-def test_a_log_redirected_to_a_file_has_no_progress_bars(tmp_path, learnable):
-    done = subprocess.run([sys.executable, "-m", "s11lib", "train", "--data", str(learnable), "--out",
-                           str(tmp_path / "run"), *FOUND],
-                          cwd=ROOT, capture_output=True, text=True, timeout=HANG)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "\r" not in done.stdout + done.stderr
-    assert "UserWarning" not in done.stderr and "Traceback" not in done.stderr
-
-
 def test_small_lrs_show_in_the_epoch_line():
     row = {"epoch": 1, "lr": 2.5e-5, "train_loss": 2.3, "train_acc": 10.0, "test_loss": 2.3, "test_acc": 10.0, "seconds": 1.0}
     assert "lr 2.5e-05 " in format_row(row, 2)

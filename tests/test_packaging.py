@@ -72,7 +72,8 @@ def test_the_wheel_holds_the_package_alone_with_its_command_and_extras(wheel):
 
 
 def test_installed_outside_the_checkout_it_answers_and_trains(wheel, learnable, tmp_path):
-    """A virtualenv that sees this machine's packages (torch and the rest) but not the checkout."""
+    """A virtualenv that sees this machine's packages (torch and the rest) but not the checkout. Its
+    train's log, captured as a file would, has no progress bars (they show only on a terminal)."""
     venv = tmp_path / "venv"
     assert run(sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", venv, cwd=tmp_path).returncode == 0
     python, s11 = venv / "bin" / "python", venv / "bin" / "s11"
@@ -82,11 +83,14 @@ def test_installed_outside_the_checkout_it_answers_and_trains(wheel, learnable, 
     assert run(s11, "--version", cwd=tmp_path).stdout == f"s11lib {PROJECT['version']}\n"
     helped = run(s11, "--help", cwd=tmp_path)
     assert helped.returncode == 0 and "train" in helped.stdout and "sweep" in helped.stdout
-    trained = run(python, "-m", "s11lib", "train", "--data", learnable, "--out", "run", "--min-lr", "0.02", "--max-lr",
-                  "0.2", "--epochs", "2", "--peak-epoch", "1", "--batch-size", "50", "--workers", "0", "--device", "cpu",
-                  "--no-progress", cwd=tmp_path)
+    # the range test too, its output captured as a log redirected to a file is: no progress bars in it
+    trained = run(python, "-m", "s11lib", "train", "--data", learnable, "--out", "run", "--finder-iters", "8",
+                  "--epochs", "2", "--peak-epoch", "1", "--batch-size", "25", "--workers", "0", "--device", "cpu",
+                  cwd=tmp_path)
     assert trained.returncode == 0, trained.stderr
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["epochs"] == 2
+    assert "\r" not in trained.stdout + trained.stderr
+    assert "UserWarning" not in trained.stderr and "Traceback" not in trained.stderr
     # the same package from a git URL (this checkout's committed state), as `pip install "s11lib[ray] @ git+URL"`
     url = run(sys.executable, "-m", "pip", "--python", python, "install", "-q", "--no-index", "--no-deps",
               "--no-build-isolation", "--force-reinstall", f"s11lib[ray] @ git+file://localhost{ROOT}", cwd=tmp_path)
