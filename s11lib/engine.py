@@ -107,7 +107,7 @@ def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     ``torch.cuda.is_bf16_supported()`` can say yes because bf16 is emulated, slowly); bf16 on a
     CPU with native bf16 (``cpu_bf16``; reported at 12f288e on a 2-core AMD EPYC with
     AVX512-BF16: 296 img/s against fp32's 154), fp32 on other CPUs, where bf16 is emulated and
-    slower than fp32 (``bench/cpu_precision.py``; bench/RESULTS.md section 8), and on MPS.
+    slower than fp32 (``bench/cpu_precision.py``; bench/RESULTS.md section 9), and on MPS.
     """
     if precision == "auto":
         if device.type == "cpu":
