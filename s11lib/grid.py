@@ -216,17 +216,13 @@ def point_dir(out: Path, point: Point, seed: int) -> Path:
 
 def run_point(point: Point, seed: int, out: Path, data=None) -> dict:
     """One seed of one point into ``out``/<point>/seed-S: the train job (``run.seed_job``, light),
-    kept or resumed when a run of it is there; a run that diverges is a row too (and is kept as such).
-    A finished point keeps its weights, not the optimizer's state (``checkpoint.slim``), and its row
-    (with the host it ran on) in point.json."""
+    resumed when an interrupted run of it is there (the runners ask ``kept_row`` first, so a finished
+    one never gets here); a run that diverges is a row too. A finished point keeps its weights, not
+    the optimizer's state (``checkpoint.slim``), and its row (with the host it ran on) in point.json."""
     from . import checkpoint, run
     from .datasets import load_cifar10
 
     folder = point_dir(out, point, seed)
-    kept = kept_row(point, seed, out)
-    if kept is not None:
-        print(f"{point.name} seed {seed}: kept the finished run in {folder}")
-        return kept
     cfg = dataclasses.replace(point.cfg, seed=seed)
     data = data if data is not None else load_cifar10(cfg.data, data_dir=cfg.data_dir, subset=cfg.subset)
     row = {**base_row(point, seed), "host": socket.gethostname()}
