@@ -110,9 +110,9 @@ if "$python" -c "import torch, sys; sys.exit(not torch.cuda.is_available())"; th
 else
   echo "== peer-airbench94: skipped, airbench94 runs on CUDA only"
 fi
-step notebook 240 env S11_DATA="$data" S11_FIGURES="$work/images" ${S11_NOTEBOOK_ENV:-} \
+step notebook 240 env S11_DATA="$data" S11_RUN="$work/runs/notebook" ${S11_NOTEBOOK_ENV:-} \
   "$python" bench/execute_notebook.py "$work/S11_SuperConvergence.ipynb"
-pack notebook.tgz S11_SuperConvergence.ipynb images
+pack notebook.tgz S11_SuperConvergence.ipynb runs/notebook
 seeds=1 group fp16 90 --augment gpu --precision fp16  # one seed: bash keeps the assignment to this call
 pack more.tgz runs/fp16
 group albumentations 300 --augment albumentations

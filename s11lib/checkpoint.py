@@ -46,6 +46,11 @@ def slim(path: Path) -> None:
     atomic_save({k: ckpt[k] for k in SLIM_KEYS if k in ckpt}, path)
 
 
+def resumable(ckpt: dict) -> bool:
+    """Whether a checkpoint can continue its run: a finished sweep point's (``slim``) holds its weights alone."""
+    return all(k in ckpt for k in ("optimizer", "scheduler", "loader", "rng"))
+
+
 def load(path: Path) -> dict:
     """Read and check a checkpoint written by ``train``."""
     path = Path(path)

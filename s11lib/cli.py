@@ -25,12 +25,9 @@ from .flags import EXIT_BAD_INPUT, Parser, add_config_flags, config_from_args, f
 from .grid import CONNECT_SECONDS, MAX_RUNS, PRESET, NothingMeasured
 
 EXIT_NOTHING_MEASURED, EXIT_DIVERGED, EXIT_INTERRUPTED = 1, 3, 130
-RESUME_OVERRIDES = ("device", "workers", "progress")  # with --resume the run's own config is used; only these may change
 GRADCAM_TARGETS = ("predicted", "true", "both")
 SWEEP_LISTS = ("max_lr", "schedule", "epochs")  # sweep takes these as lists, every other Config field as train does
-FIND_LR_FIELDS = ("data", "data_dir", "subset", "augment", "cutout", "workers", "batch_size", "momentum", "weight_decay",
-                  "logit_scale", "finder_start_lr", "finder_end_lr", "finder_iters", "lr_rule", "seed", "device",
-                  "precision", "progress")  # what a range test depends on; find-lr takes no training-only flag
+FIND_LR_FIELDS = tuple(f for f in config_module.RANGE_TEST_FIELDS if f != "finder_repeat")  # find-lr's --repeat sets it
 
 
 def build_parser() -> Parser:
@@ -120,7 +117,7 @@ def _train_command(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
     names = {f.name for f in dataclasses.fields(Config)}
     given = {k: v for k, v in vars(args).items() if k in names}
     if args.resume is not None:
-        refused = (sorted(set(given) - set(RESUME_OVERRIDES)) + (["out"] if args.out else [])
+        refused = (sorted(set(given) - set(config_module.PLACE_FIELDS)) + (["out"] if args.out else [])
                    + (["repeat"] if args.repeat is not None else []) + (["overwrite"] if args.overwrite else []))
         if refused:
             parser.error(f"--resume continues a run with its own config; drop {', '.join('--' + r.replace('_', '-') for r in refused)}")

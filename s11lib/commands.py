@@ -28,7 +28,8 @@ def cmd_train(cfg: Config, out: Path, overwrite: bool = False) -> dict:
 
 
 def cmd_resume(path: Path, overrides: dict) -> dict:
-    """Continue the run in ``path`` (a run folder or its checkpoint.pt) from its checkpoint, with its own config."""
+    """Continue the run in ``path`` (a run folder or its checkpoint.pt) from its checkpoint, with its own config;
+    a checkpoint of every epoch whose run stopped before metrics.json is scored and drawn."""
     from . import checkpoint, run
     from .checkpoint import CheckpointError
     from .outputs import checkpoint_file, claimed
@@ -36,8 +37,12 @@ def cmd_resume(path: Path, overrides: dict) -> dict:
     ckpt_path = checkpoint_file(path)
     ckpt = checkpoint.load(ckpt_path)
     cfg = dataclasses.replace(ckpt["config"], **overrides)
-    if ckpt["epoch"] >= cfg.epochs:
-        raise CheckpointError(f"the run in {ckpt_path.parent} already finished all {cfg.epochs} epochs; nothing to resume")
+    if (ckpt_path.parent / "metrics.json").exists():
+        raise CheckpointError(f"the run in {ckpt_path.parent} finished (metrics.json): nothing to resume; its results: "
+                              f"s11 summary {ckpt_path.parent}")
+    if not checkpoint.resumable(ckpt):
+        raise CheckpointError(f"{ckpt_path} holds a sweep point's weights alone (no optimizer or random state), which "
+                              "cannot be resumed; the point's row is in its sweep's sweep.csv")
     with claimed(ckpt_path.parent, resume=True) as folder:
         m = run.train_job(cfg, folder, resume=ckpt)
     finished(f"wrote {', '.join(folder.written)} to {folder.path}")
@@ -149,6 +154,8 @@ def cmd_summary(folder: Path | None = None) -> None:
     or one line saying which of the other cases it met."""
     import json
 
+    from . import tries
+
     if folder is None:
         from .model import ResNet9, summary
 
@@ -169,13 +176,11 @@ def cmd_summary(folder: Path | None = None) -> None:
         raise ConfigError(f"{folder} holds a sweep that has finished no run yet ({len(runs)} run folders started, "
                           "0 done); run its sweep command again to go on")
     elif (folder / "metrics.json").is_file():
-        from .mistakes import per_class_table
+        from .run import report
 
-        m = json.loads((folder / "metrics.json").read_text())
-        confused = [(c["true"], c["predicted"], c["count"]) for c in m["most_confused"]]
-        print(f"test accuracy {m['test_accuracy']:.2f}% (with flip TTA {m['test_accuracy_tta']:.2f}%), "
-              f"{m['epochs']} epochs, LRMIN {m['min_lr']:.4g}, LRMAX {m['max_lr']:.4g}, "
-              f"training {m['train_seconds']:.1f}s\n" + per_class_table(m["per_class_accuracy"], confused))
+        print(report(json.loads((folder / "metrics.json").read_text())))
+    elif tries.numbered(folder, tries.TRY) or tries.numbered(folder, tries.RANGE_TEST):
+        print(tries.table(folder))
     elif (folder / "checkpoint.pt").is_file():
         raise ConfigError(f"{folder} holds a run that has not finished (checkpoint.pt, no metrics.json); "
                           f"continue it with python -m s11lib train --resume {folder}")

@@ -23,6 +23,10 @@ LR_RULES = ("diverge", "edge", "cut", "turning", "steepest", "valley", "minimum"
 GRADCAM_LAYERS = ("prep", "layer1", "layer2", "layer3")
 MIN_FINDER_ITERS = 5  # fewer range-test batches give no curve to read (lr_rules.MIN_POINTS)
 MAX_SEED = 2**32 - 1  # numpy's global seed is an unsigned 32-bit integer
+PLACE_FIELDS = ("device", "workers", "progress")  # where a run runs, not what it measures: a resume may change them
+RANGE_TEST_FIELDS = ("data", "data_dir", "subset", "augment", "cutout", "workers", "batch_size", "momentum", "weight_decay",
+                     "logit_scale", "finder_start_lr", "finder_end_lr", "finder_iters", "finder_repeat", "lr_rule", "seed",
+                     "device", "precision", "progress")  # what a range test depends on (and where it runs)
 
 # The smoke run (the notebook's S11_SMOKE=1, README's CPU smoke command): the smallest run on the real
 # CIFAR-10 whose range test reads a curve. 100 images at batch 25 with 8 range-test batches gave flat

@@ -300,7 +300,8 @@ def fit(model: nn.Module, train_loader: Iterable, test_loader: Iterable, cfg: Co
         on_epoch: called after each epoch with a snapshot {"epoch", "history", "lrs",
             "optimizer", "scheduler", "train_seconds", "eval_seconds"} (state dicts), for checkpoints.
         resume: such a snapshot; training continues after its epoch (the caller restores the
-            model's weights and the random states).
+            model's weights and the random states). A snapshot of the last epoch trains nothing and
+            scores the test set once, for "test_outputs".
 
     Returns:
         {"history": [per-epoch rows], "lrs": [LR of every batch], "train_seconds", "eval_seconds",
@@ -342,6 +343,8 @@ def fit(model: nn.Module, train_loader: Iterable, test_loader: Iterable, cfg: Co
             on_epoch({"epoch": epoch, "history": history, "lrs": lrs, "optimizer": optimizer.state_dict(),
                       "scheduler": scheduler.state_dict(), "train_seconds": train_seconds, "eval_seconds": eval_seconds})
         tqdm.write(format_row(row, cfg.epochs))  # once the checkpoint holds the epoch: a line shown is a line kept
+    if state["epoch"] == cfg.epochs:  # a resume of a run that had trained every epoch: score it once more
+        te = evaluate(net, test_loader, criterion, device, dtype=dtype, keep_outputs=True)
     return {"history": history, "lrs": lrs, "train_seconds": train_seconds, "eval_seconds": eval_seconds,
             "test_outputs": te["outputs"]}
 

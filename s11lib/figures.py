@@ -29,6 +29,26 @@ def lr_figure(search: LRSearch):
                            search.lr_min, search.lr_max, trusted=search.trusted)
 
 
+def lr_source(lr_rule: str | None) -> str:
+    """Where a run's pair came from, as its figures and lines say it (``lr_rule`` None: the pair was given)."""
+    return f"found by the LR range test ({lr_rule} rule)" if lr_rule else "given"
+
+
+def schedule_title(cfg: Config, lr_min: float, lr_max: float, source: str, what: str = "LR per batch") -> str:
+    """A schedule figure's title: the schedule, then the pair and where it came from (found or given)."""
+    return f"{SCHEDULE_NAMES[cfg.schedule]}: {what}\nLRMIN {lr_min:.3g}, LRMAX {lr_max:.3g}, {source}"
+
+
+def planned_cycle(cfg: Config, steps_per_epoch: int, lr_min: float, lr_max: float, source: str):
+    """The schedule a run of ``cfg`` at this pair will follow, batch by batch, before it trains."""
+    from .schedule import lr_at
+
+    lrs = [lr_at(cfg.schedule, i, epochs=cfg.epochs, steps_per_epoch=steps_per_epoch, peak_epoch=cfg.peak_epoch,
+                 lr_min=lr_min, lr_max=lr_max) for i in range(cfg.epochs * steps_per_epoch)]
+    return plots.one_cycle(lrs, steps_per_epoch, lr_min=lr_min, lr_max=lr_max,
+                           title=schedule_title(cfg, lr_min, lr_max, source, "the planned LR per batch"))
+
+
 def augmented_figure(state: State):
     return plots.augmented(*augmented_samples(state.data.train, cutout=state.cfg.cutout, seed=state.cfg.seed))
 
@@ -42,14 +62,14 @@ def _misclassified(state: State, results: Results, images: np.ndarray, title: st
     return plots.misclassified(images, mis.labels, mis.preds, mis.probs, title=f"{title}, {order(state.cfg)}")
 
 
-SCHEDULE_TITLES = {"one-cycle": "One cycle: LR per batch", "step": "Step schedule (He et al.): LR per batch",
-                   "constant": "Constant LR per batch"}
+SCHEDULE_NAMES = {"one-cycle": "One cycle", "step": "Step schedule (He et al.)", "constant": "Constant LR"}
 CURVE_FIGURES = ("lr_schedule.png", "accuracy.png", "loss.png")  # what a sweep's point draws (train_job's light)
 LEGACY_FIGURES = {"one_cycle.png": "lr_schedule.png"}  # old name -> new: a resumed older run keeps one copy
 GRADCAM_FIGURES = ("gradcam.png", "gradcam_pairs.png")  # drawn from ``explain``'s maps, the last step
 FIGURES = {  # name -> draw(state, fitted, results); the figures of a trained run, in the order they are written
-    "lr_schedule.png": lambda s, f, r: plots.one_cycle(f["lrs"], len(s.train_loader), lr_min=f["lr_min"],
-                                                     lr_max=f["lr_max"], title=SCHEDULE_TITLES[s.cfg.schedule]),
+    "lr_schedule.png": lambda s, f, r: plots.one_cycle(
+        f["lrs"], len(s.train_loader), lr_min=f["lr_min"], lr_max=f["lr_max"],
+        title=schedule_title(s.cfg, f["lr_min"], f["lr_max"], lr_source(s.lr_finder["rule"] if s.lr_finder else None))),
     "accuracy.png": lambda s, f, r: plots.accuracy(f["history"]),
     "loss.png": lambda s, f, r: plots.loss(f["history"]),
     "confusion.png": lambda s, f, r: plots.confusion(r.confusion),

@@ -16,16 +16,14 @@ from __future__ import annotations
 import contextlib
 import csv
 import dataclasses
-import functools
 import json
 import socket
 import statistics
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import Config, ConfigError, Diverged, Interrupted, check_seeds
+from .config import PLACE_FIELDS, Config, ConfigError, Diverged, Interrupted, check_seeds
 
 PRESET = {"max_lr": (0.05, 0.1, 0.2, 0.4, 0.8, 1.6), "schedule": ("one-cycle", "step"), "epochs": (24,)}
 MIN_LR_DIV = 100.0  # a grid point's LRMIN is LRMAX / 100 (Page's pair, 0.004 / 0.4) unless --min-lr is given
@@ -34,7 +32,6 @@ MIN_LR_DIV = 100.0  # a grid point's LRMIN is LRMAX / 100 (Page's pair, 0.004 / 
 MAX_RUNS = 1000
 CONNECT_SECONDS = 30.0  # how long a Ray cluster at --ray ADDRESS has to answer before the sweep says so and stops
 GRID_FIELDS = ("max_lr", "schedule", "epochs", "peak_epoch")  # the grid's own: between runs of one OUT they may change
-PLACE_FIELDS = ("device", "workers", "progress")  # where a sweep runs, not what it measures
 COLUMNS = ("point", "schedule", "epochs", "lr_min", "lr_max", "found", "seed", "status", "test_accuracy",
            "test_accuracy_tta", "diverged", "train_seconds", "commit", "host", "note")
 MEASURED = ("done", "diverged")  # a row that measured something: a finished run, or one that blew up
@@ -112,16 +109,15 @@ def duplicates(lists: dict[str, list]) -> list[str]:
 def find_pair(base: Config, data, out: Path) -> dict:
     """Run the range test for the found points on ``data`` and keep it in ``out`` (lr_finder.json,
     with the host it ran on, and lr_finder.png); returns {"lr_min", "lr_max", "trusted", "note", "host"}."""
-    from . import figures, plots, run
+    from . import run
+    from .outputs import RunFolder
 
     try:
         state = run.prepare(base, data)
         search = run.find_lrs(state)
     except KeyboardInterrupt:
         raise Interrupted("interrupted while running the LR range test; the same command starts it again") from None
-    plots.save(figures.lr_figure(search), out / "lr_finder.png", close=True)
-    (out / "lr_finder.json").write_text(json.dumps({**json.loads(run.search_json(base, search)),
-                                                    "host": socket.gethostname()}, indent=1))
+    run.write_search(RunFolder(out), base, search, host=socket.gethostname())
     return saved_pair(out)
 
 
@@ -214,20 +210,22 @@ def point_dir(out: Path, point: Point, seed: int) -> Path:
     return out / point.name / f"seed-{seed}"
 
 
-def run_point(point: Point, seed: int, out: Path, data=None) -> dict:
+def run_point(point: Point, seed: int, out: Path, data=None, code: dict | None = None) -> dict:
     """One seed of one point into ``out``/<point>/seed-S: the train job (``run.seed_job``, light),
     resumed when an interrupted run of it is there (the runners ask ``kept_row`` first, so a finished
     one never gets here); a run that diverges is a row too. A finished point keeps its weights, not
-    the optimizer's state (``checkpoint.slim``), and its row (with the host it ran on) in point.json."""
-    from . import checkpoint, run
+    the optimizer's state (``checkpoint.slim``), and its row (with the host it ran on) in point.json.
+    ``code``: the code to record (a Ray driver's), by default this checkout's."""
+    from . import checkpoint, provenance, run
     from .datasets import load_cifar10
 
     folder = point_dir(out, point, seed)
     cfg = dataclasses.replace(point.cfg, seed=seed)
+    code = code or provenance.code()
     data = data if data is not None else load_cifar10(cfg.data, data_dir=cfg.data_dir, subset=cfg.subset)
-    row = {**base_row(point, seed), "host": socket.gethostname()}
+    row = {**base_row(point, seed), "commit": code["commit"], "host": socket.gethostname()}
     try:
-        row.update(_done(run.seed_job(cfg, folder, data, light=True)))
+        row.update(_done(run.seed_job(cfg, folder, data, light=True, code=code)))
     except Diverged as e:
         row.update(status="diverged", diverged=True, test_accuracy=_last_accuracy(folder), note=str(e))
         folder.mkdir(parents=True, exist_ok=True)
@@ -239,22 +237,24 @@ def run_point(point: Point, seed: int, out: Path, data=None) -> dict:
 
 def kept_row(point: Point, seed: int, out: Path) -> dict | None:
     """The row of a run of this point and seed that ``out`` already holds, finished or diverged; else None."""
-    from . import run
+    from .outputs import finished, same_run
 
     cfg, folder = dataclasses.replace(point.cfg, seed=seed), point_dir(out, point, seed)
     try:
         saved = json.loads((folder / POINT_ROW).read_text())
-        same = run.same_run(cfg, Config.from_dict(saved["config"]))
+        same = same_run(cfg, Config.from_dict(saved["config"]))
     except (OSError, ValueError, KeyError, TypeError, ConfigError):
         same = False
     if same:
         return {**base_row(point, seed), **saved["row"]}
-    m = run.finished(folder, cfg)  # a finished run of an older version, without its row
+    m = finished(folder, cfg)  # a finished run of an older version, without its row
     return {**base_row(point, seed), **_done(m)} if m is not None else None
 
 
 def base_row(point: Point, seed: int) -> dict:
-    """A row's columns that the point and seed decide."""
+    """A row's columns that the point and seed decide, and the commit of the code here."""
+    from .provenance import commit
+
     cfg = point.cfg
     return {**dict.fromkeys(COLUMNS), "point": point.name, "schedule": cfg.schedule, "epochs": cfg.epochs,
             "lr_min": cfg.min_lr, "lr_max": cfg.max_lr, "found": point.found, "seed": seed, "commit": commit()}
@@ -274,17 +274,6 @@ def _last_accuracy(folder: Path) -> float | None:
     except Exception:  # no checkpoint: it diverged in its first epoch
         return None
     return history[-1]["test_acc"] if history else None
-
-
-@functools.lru_cache(maxsize=1)
-def commit() -> str | None:
-    """The git commit of the checkout s11lib runs from ("-dirty" when it has changes), or None outside one."""
-    try:
-        done = subprocess.run(["git", "-C", str(Path(__file__).parent), "describe", "--always", "--dirty", "--abbrev=7"],
-                              capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout.strip() or None
 
 
 # ---------------------------------------------------------------------------------------

@@ -255,6 +255,7 @@ class LRSearch:
     trusted: bool  # every test could be read
     note: str
     warnings: tuple[str, ...]
+    seconds: float = 0.0  # how long the test(s) took (a test read back from its file keeps its own)
 
 
 def median_pair(tests: Sequence[RangeTest]) -> LRSearch:

@@ -4,11 +4,13 @@ time, and left as they were found when a run fails before it trained anything.""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import json
 import shutil
 import tempfile
 from pathlib import Path
 
-from .config import ConfigError
+from .config import PLACE_FIELDS, RANGE_TEST_FIELDS, Config, ConfigError, InputError
 
 try:
     import fcntl
@@ -20,7 +22,7 @@ TRAIN_OUTPUTS = ("config.json", "augmented.png", "lr_finder.png", "lr_finder.jso
                  "lr_schedule.png", "accuracy.png", "loss.png", "confusion.png", "misclassified.png", "gradcam.png",
                  "gradcam_pairs.png")
 LEGACY_OUTPUTS = ("one_cycle.png",)  # lr_schedule.png's name in older run folders: cleared with the rest
-FIND_LR_OUTPUTS = ("lr_finder.png", "lr_finder.json")
+FIND_LR_OUTPUTS = ("config.json", "lr_finder.png", "lr_finder.json")
 RUN_FILES = ("config.json", "checkpoint.pt", "history.csv", "metrics.json", "repeats.json",
              "sweep_config.json")  # a folder with one holds a run (or a sweep)
 LOCK = ".s11lib.lock"
@@ -145,3 +147,50 @@ def figure_path(path: Path) -> Path:
     if path.suffix.lower() != FIGURE_SUFFIX:
         raise ConfigError(f"--out {path} must end in {FIGURE_SUFFIX} (figures are written as PNG)")
     return path
+
+
+# ---------------------------------------------------------------------------------------
+# What a run folder holds
+
+
+def same_run(a: Config, b: Config) -> bool:
+    """The same run, whatever the settings that a resume may change (device, workers, progress)."""
+    return dataclasses.replace(b, **{k: getattr(a, k) for k in PLACE_FIELDS}) == a
+
+
+def same_range_test(a: Config, b: Config) -> bool:
+    """The same range test: the same settings of those it depends on, wherever it runs."""
+    return all(getattr(a, k) == getattr(b, k) for k in RANGE_TEST_FIELDS if k not in PLACE_FIELDS)
+
+
+def saved_config(folder: Path) -> Config | None:
+    """The config a run folder holds (config.json), or None when it holds none that this version reads."""
+    try:
+        return Config.from_dict(json.loads((folder / "config.json").read_text()))
+    except (OSError, ValueError, TypeError, InputError):
+        return None
+
+
+def finished(folder: Path, cfg: Config) -> dict | None:
+    """The metrics of a finished run of ``cfg`` in ``folder``, or None."""
+    saved = saved_config(folder)
+    try:
+        done = json.loads((folder / "metrics.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return done if saved is not None and same_run(cfg, saved) else None
+
+
+def unfinished(folder: Path, cfg: Config) -> dict | None:
+    """The checkpoint of an interrupted run of ``cfg`` in ``folder``, to resume, or None: none there, a
+    finished run's, another config's, or a finished sweep point's weights alone (no optimizer state)."""
+    from . import checkpoint
+
+    path = folder / "checkpoint.pt"
+    if not path.is_file() or (folder / "metrics.json").exists():
+        return None
+    try:
+        ckpt = checkpoint.load(path)
+    except InputError:
+        return None
+    return ckpt if same_run(cfg, ckpt["config"]) and checkpoint.resumable(ckpt) else None

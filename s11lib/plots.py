@@ -308,3 +308,16 @@ def sweep_budget(best: dict[str, Sequence[tuple[int, float]]], colors: dict, fou
     ax.legend()
     ax.grid(alpha=0.3)
     return ax
+
+
+def tries(curves: Sequence[dict], ax: Axes | None = None) -> Axes:
+    """Several tries' test accuracy per epoch in one figure: each curve {"label", "epochs", "accuracy"}."""
+    ax = _ax(ax, size=(7, 4))
+    for c in curves:
+        ax.plot(c["epochs"], c["accuracy"], marker=".", label=c["label"])
+    ax.set(xlabel="epoch", ylabel="test accuracy (%)", title="Test accuracy per epoch of each try")
+    if curves:
+        _epoch_axis(ax, max(max(c["epochs"]) for c in curves))
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.15), frameon=False)
+    ax.grid(alpha=0.3)
+    return ax

@@ -18,6 +18,7 @@ import tempfile
 import traceback
 from pathlib import Path
 
+from . import provenance
 from .config import Config, ConfigError, InputError, Interrupted
 from .outputs import LOCK
 from .grid import CONNECT_SECONDS, Point, base_row, kept_row, run_point, saved_pair
@@ -68,16 +69,17 @@ def probe(address: str, timeout: float = CONNECT_SECONDS) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def _point_task(cfg: dict, found: bool, seed: int) -> tuple[dict, dict[str, bytes]]:
-    """On a worker: one run into a folder of its own; returns its row and its files (path -> bytes).
-    A point's own error (its data unreadable on this node) is a failed row naming this host."""
+def _point_task(cfg: dict, found: bool, seed: int, code: dict) -> tuple[dict, dict[str, bytes]]:
+    """On a worker: one run into a folder of its own, recorded as the driver's ``code`` (the worker's copy
+    of s11lib is no checkout); returns its row and its files (path -> bytes). A point's own error (its
+    data unreadable on this node) is a failed row naming this host."""
     point = Point(Config.from_dict(cfg), found)
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            row = run_point(point, seed, Path(tmp))
+            row = run_point(point, seed, Path(tmp), code=code)
         except Exception as e:  # noqa: BLE001 - the row carries it; the other points go on
-            return {**base_row(point, seed), "status": "failed", "diverged": False, "host": socket.gethostname(),
-                    "note": failure(e)}, {}
+            return {**base_row(point, seed), "commit": code["commit"], "status": "failed", "diverged": False,
+                    "host": socket.gethostname(), "note": failure(e)}, {}
         return row, _files(Path(tmp))
 
 
@@ -155,14 +157,14 @@ class RayRunner:
         """Yield each (point, seed)'s row as its task finishes; kept runs first, without a task."""
         ray = self.ray
         task = ray.remote(_point_task).options(**self.resources, max_retries=RETRIES, retry_exceptions=False)
-        pending = {}
+        pending, code = {}, provenance.code()
         try:
             for point, seed in todo:
                 kept = kept_row(point, seed, out)
                 if kept is not None:
                     yield {**kept, "kept": True}
                 else:
-                    pending[task.remote(point.cfg.to_dict(), point.found, seed)] = (point, seed)
+                    pending[task.remote(point.cfg.to_dict(), point.found, seed, code)] = (point, seed)
             while pending:
                 [ref], _ = ray.wait(list(pending), num_returns=1)
                 point, seed = pending.pop(ref)

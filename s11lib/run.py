@@ -20,6 +20,7 @@ import dataclasses
 import json
 import sys
 import time
+from datetime import datetime, timezone
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +28,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import checkpoint, figures, plots
+from . import checkpoint, figures, plots, provenance
+from .figures import lr_source
 from .config import Config, ConfigError, Diverged, InputError, Interrupted
 from .datasets import Cifar10, load_cifar10
 from .engine import (Diverging, autocast_dtype, build_model, evaluate, flip_tta_accuracy, precision_note,
@@ -36,11 +38,11 @@ from .engine import fit as fit_cycle
 from .gradcam import gradcam, overlay
 from .loaders import DeviceLoader, loader_state, make_loaders, set_loader_state
 from .lr_finder import find_lrs as run_range_tests
-from .lr_rules import LRSearch
+from .lr_rules import LRSearch, median_pair, read_curve
 from .mistakes import (Misclassified, confusion_matrix, find_misclassified, most_confused, per_class_accuracy,
                        per_class_table)
 from .model import count_parameters
-from .outputs import RunFolder, claimed
+from .outputs import RunFolder, claimed, finished, unfinished
 
 CLI_HINT = "pass --min-lr and --max-lr"
 NOTEBOOK_HINT = "set LR_MIN, LR_MAX in the next cell"
@@ -61,9 +63,10 @@ class State:
     test_loader: object
     model: nn.Module
     data_seconds: float
-    search: LRSearch | None = None  # the range test(s), once run in this process
+    search: LRSearch | None = None  # the range test(s) of this config, run (or read back) in this process
     lr_finder: dict | None = None  # what they found, as checkpoints and metrics.json keep it: rule, note, warnings
     finder_seconds: float = 0.0
+    starts: list[dict] = field(default_factory=list)  # each start and resume of the run: epoch, time, code, machine
 
 
 @dataclass
@@ -92,17 +95,23 @@ def restart(state: State) -> State:
     rerunning training gives the same run again, not a continuation."""
     fresh = prepare(state.cfg, state.data)
     return dataclasses.replace(fresh, data_seconds=state.data_seconds, search=state.search, lr_finder=state.lr_finder,
-                               finder_seconds=state.finder_seconds)
+                               finder_seconds=state.finder_seconds, starts=state.starts)
 
 
 def find_lrs(state: State) -> LRSearch:
-    """``cfg.finder_repeat`` range tests (the model comes back unchanged); kept in ``state.search``."""
+    """``cfg.finder_repeat`` range tests on ``state``'s model and loader (the model comes back unchanged,
+    the loader's streams do not); kept in ``state.search`` with how long they took."""
     t0 = time.perf_counter()
     search = run_range_tests(state.model, state.cfg, state.train_loader, state.device)
-    state.search, state.finder_seconds = search, time.perf_counter() - t0
+    use_search(state, dataclasses.replace(search, seconds=time.perf_counter() - t0))
+    return state.search
+
+
+def use_search(state: State, search: LRSearch) -> None:
+    """Keep ``search`` (a range test of ``state.cfg``) as the run's: what checkpoints and metrics.json record."""
+    state.search, state.finder_seconds = search, search.seconds
     state.lr_finder = {"rule": state.cfg.lr_rule, "note": search.note, "warnings": list(search.warnings),
                        "lr_min": [t.lr_min for t in search.tests], "lr_max": [t.lr_max for t in search.tests]}
-    return search
 
 
 def choose_lrs(cfg: Config, search: LRSearch | None, hint: str = CLI_HINT) -> tuple[float, float]:
@@ -158,18 +167,30 @@ def explain(state: State, results: Results) -> Results:
     return results
 
 
+def start_record(epoch: int, device: torch.device, code: dict | None = None) -> dict:
+    """One start (``epoch`` 0) or resume (after ``epoch``) of a run: when, the code (this checkout's, or
+    ``code``: a Ray driver's) and the machine."""
+    return {"epoch": epoch, "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            **(code or provenance.code()), **provenance.machine(device)}
+
+
+PROVENANCE = ("s11lib_version", "commit", "torch_version", "device_name", "threads")  # metrics.json's, from the last start
+
+
 def metrics(state: State, fitted: dict, results: Results) -> dict:
-    """metrics.json's content: the headline numbers, timings, LRs, and what the model got wrong."""
+    """metrics.json's content: the headline numbers, timings, LRs, what the model got wrong, and the code
+    and machine that finished the run (every start and resume in "starts")."""
     history, cfg, device, found = fitted["history"], state.cfg, state.device, state.lr_finder
     last = history[-1]
+    starts = state.starts or [start_record(0, device)]
     return {
         "test_accuracy": last["test_acc"], "best_test_accuracy": max(r["test_acc"] for r in history),
         "test_accuracy_tta": results.tta,  # the final model, scored on each image and its mirror (not a second run)
         "train_accuracy": last["train_acc"], "test_loss": last["test_loss"], "epochs": cfg.epochs,
         "train_seconds": fitted["train_seconds"], "eval_seconds": fitted["eval_seconds"],
         "lr_finder_seconds": state.finder_seconds, "data_seconds": state.data_seconds, "min_lr": fitted["lr_min"],
-        "max_lr": fitted["lr_max"], "lr_rule": found.get("rule") if found else None, "lr_finder_note": found["note"] if found else None,
-        "lr_finder_warnings": found["warnings"] if found else [],
+        "max_lr": fitted["lr_max"], "lr_rule": found["rule"] if found else None,  # None: the pair was given
+        "lr_finder_note": found["note"] if found else None, "lr_finder_warnings": found["warnings"] if found else [],
         "params": count_parameters(state.model),
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else device.type,
         "data": state.data.source, "train_images": len(state.data.train), "test_images": len(state.data.test),
@@ -179,24 +200,38 @@ def metrics(state: State, fitted: dict, results: Results) -> dict:
         "per_class_accuracy": results.per_class,  # percent of each class's test images predicted right
         "most_confused": [{"true": t, "predicted": p, "count": n} for t, p, n in results.confused],
         "confusion_matrix": results.confusion.tolist(),  # rows: true class, columns: predicted class (CLASSES order)
+        **{k: starts[-1][k] for k in PROVENANCE}, "starts": starts,
     }
 
 
-def report(m: dict, per_class: dict[str, float], confused: list) -> str:
-    """The lines a finished run prints: the headline accuracy, then per-class accuracy and the confusions."""
+def report(m: dict) -> str:
+    """The lines a finished run prints: the headline accuracy, where its LRs came from, then per-class
+    accuracy and the confusions (all from metrics.json's content)."""
+    confused = [(c["true"], c["predicted"], c["count"]) for c in m["most_confused"]]
     return (f"test accuracy {m['test_accuracy']:.2f}% (best {m['best_test_accuracy']:.2f}%, "
-            f"with flip TTA {m['test_accuracy_tta']:.2f}%), training {m['train_seconds']:.1f}s\n"
-            + per_class_table(per_class, confused))
+            f"with flip TTA {m['test_accuracy_tta']:.2f}%), {m['epochs']} epochs, training {m['train_seconds']:.1f}s; "
+            f"LRMIN {m['min_lr']:.4g}, LRMAX {m['max_lr']:.4g}, {lr_source(m['lr_rule'])}\n"
+            + per_class_table(m["per_class_accuracy"], confused))
 
 
+def write_search(folder: RunFolder, cfg: Config, search: LRSearch, **extra) -> None:
+    """The range test's files, lr_finder.png and lr_finder.json (the pair, how it was read, how long it took,
+    and every test's raw curve: lrs and losses per batch), with ``extra`` keys in the JSON."""
+    folder.write("lr_finder.png", figures.lr_figure(search))
+    folder.write("lr_finder.json", text=json.dumps({
+        "lr_min": search.lr_min, "lr_max": search.lr_max, "rule": cfg.lr_rule, "trusted": search.trusted,
+        "note": search.note, "warnings": list(search.warnings), "batch_size": cfg.batch_size,
+        "seconds": search.seconds, **extra,
+        "tests": [{"seed": t.seed, "lr_min": t.lr_min, "lr_max": t.lr_max, "note": t.note,
+                   "lrs": t.lrs.tolist(), "losses": t.losses.tolist()} for t in search.tests]}, indent=1))
 
 
-def search_json(cfg: Config, search: LRSearch) -> str:
-    """lr_finder.json: the pair, how it was read, and every test's raw curve (lrs, losses per batch)."""
-    return json.dumps({"lr_min": search.lr_min, "lr_max": search.lr_max, "rule": cfg.lr_rule, "trusted": search.trusted,
-                       "note": search.note, "warnings": list(search.warnings), "batch_size": cfg.batch_size,
-                       "tests": [{"seed": t.seed, "lr_min": t.lr_min, "lr_max": t.lr_max, "note": t.note,
-                                  "lrs": t.lrs.tolist(), "losses": t.losses.tolist()} for t in search.tests]}, indent=1)
+def read_search(path: Path) -> LRSearch:
+    """A range test back from its lr_finder.json: every curve read again with the rule it was read with."""
+    saved = json.loads(Path(path).read_text())
+    tests = [dataclasses.replace(read_curve(t["lrs"], t["losses"], saved["rule"]), seed=t["seed"])
+             for t in saved["tests"]]
+    return dataclasses.replace(median_pair(tests), seconds=saved.get("seconds", 0.0))
 
 
 # ---------------------------------------------------------------------------------------
@@ -204,12 +239,17 @@ def search_json(cfg: Config, search: LRSearch) -> str:
 
 
 def train_job(cfg: Config, folder: RunFolder, data: Cifar10 | None = None, resume: dict | None = None, *,
-              light: bool = False) -> dict:
+              light: bool = False, search: LRSearch | None = None, code: dict | None = None) -> dict:
     """Every step into ``folder``; returns metrics.json's content.
 
     ``light`` (a sweep's point) skips what only a single run needs: the augmented samples, the
     mistakes figures and the GradCAM maps; the rest (history, metrics, the schedule and the
-    curves) is the same, number for number.
+    curves) is the same, number for number. ``search``: a range test of ``cfg`` already run (the
+    notebook's), used and written instead of running one. ``code``: the code to record (a Ray
+    driver's; by default this checkout's, ``provenance.code``).
+
+    A resume of a checkpoint that holds every epoch (the run stopped while scoring or drawing)
+    scores, writes and draws what the run had not.
 
     A checkpoint is written (atomically) after every epoch. A run that fails before its
     first epoch was kept removes what it wrote, so the same command can simply be run again.
@@ -220,7 +260,7 @@ def train_job(cfg: Config, folder: RunFolder, data: Cifar10 | None = None, resum
     """
     progress = {"doing": "starting", "epoch": resume["epoch"] if resume is not None else 0}
     try:
-        m, said = _job(cfg, folder, data, resume, progress, light)
+        m, said = _job(cfg, folder, data, resume, progress, light, search, code)
     except KeyboardInterrupt:
         message = interrupt_message(cfg, folder, progress)
         _discard_if_nothing_kept(folder, progress, resume)
@@ -242,9 +282,12 @@ def interrupt_message(cfg: Config, folder: RunFolder, progress: dict) -> str:
     out = folder.path
     said = f"interrupted while {progress['doing']}"
     written = f"; {', '.join(folder.written)} written to {out}" if folder.written else "; nothing was written"
-    if progress["epoch"] == cfg.epochs:
+    if progress["epoch"] == cfg.epochs and "metrics.json" in folder.written:
         return (f"{said}; training had finished: {out / 'checkpoint.pt'} holds all {cfg.epochs} epochs{written}. "
                 f"Redraw the maps with: python -m s11lib gradcam --checkpoint {out} --out {out / 'gradcam.png'}")
+    if progress["epoch"] == cfg.epochs:
+        return (f"{said}; training had finished: {out / 'checkpoint.pt'} holds all {cfg.epochs} epochs. "
+                f"Score it and draw its figures with: python -m s11lib train --resume {out}")
     if progress["epoch"]:
         return (f"{said}; {out / 'checkpoint.pt'} holds epoch {progress['epoch']} of {cfg.epochs}. "
                 f"Resume with: python -m s11lib train --resume {out}")
@@ -252,11 +295,12 @@ def interrupt_message(cfg: Config, folder: RunFolder, progress: dict) -> str:
 
 
 def _job(cfg: Config, folder: RunFolder, data: Cifar10 | None, resume: dict | None, progress: dict,
-         light: bool) -> tuple[dict, str]:
+         light: bool, search: LRSearch | None, code: dict | None) -> tuple[dict, str]:
     progress["doing"] = "reading the data"
     state = prepare(cfg, data)
+    state.starts = [*(resume or {}).get("starts", []), start_record(progress["epoch"], state.device, code)]
     print(f"data: {state.data.source}: {len(state.data.train)} train / {len(state.data.test)} test images; "
-          f"device: {state.device}, {precision_note(cfg.precision, state.device)}")
+          f"device: {state.device} ({state.starts[-1]['device_name']}), {precision_note(cfg.precision, state.device)}")
     if resume is not None:
         lr_min, lr_max = _restore(state, resume, folder)
     else:
@@ -264,8 +308,11 @@ def _job(cfg: Config, folder: RunFolder, data: Cifar10 | None, resume: dict | No
         if not light:
             progress["doing"] = "drawing augmented samples"
             folder.write("augmented.png", figures.augmented_figure(state))
+        ran_here = search is None
+        if search is not None and (cfg.min_lr is None or cfg.max_lr is None):
+            use_search(state, search)
         lr_min, lr_max = _lrs(state, folder, progress)
-        if state.search is not None:  # train as if the LRs had been given: the range test leaves no trace
+        if state.search is not None and ran_here:  # train as if the LRs had been given: the range test leaves no trace
             state = restart(state)
 
     progress["doing"] = "training"
@@ -290,19 +337,21 @@ def _job(cfg: Config, folder: RunFolder, data: Cifar10 | None, resume: dict | No
     for old, new in figures.LEGACY_FIGURES.items():  # a resumed older run: its figure under the old name goes
         if new in folder.written:
             (folder / old).unlink(missing_ok=True)
-    said = report(m, results.per_class, results.confused)
+    said = report(m)
     return m, said.splitlines()[0] if light else said
 
 
 def _lrs(state: State, folder: RunFolder, progress: dict) -> tuple[float, float]:
-    """The range test(s) for the LRs not given: plotted, warned about, checked; returns the pair."""
+    """The range test(s) for the LRs not given (unless ``state`` holds them already): plotted, warned
+    about, checked; returns the pair."""
     cfg = state.cfg
     if cfg.min_lr is not None and cfg.max_lr is not None:
         return cfg.min_lr, cfg.max_lr
-    progress["doing"] = "running the LR range test"
-    search = find_lrs(state)
-    folder.write("lr_finder.png", figures.lr_figure(search))
-    folder.write("lr_finder.json", text=search_json(cfg, search))
+    if state.search is None:
+        progress["doing"] = "running the LR range test"
+        find_lrs(state)
+    search = state.search
+    write_search(folder, cfg, search)
     lr_min, lr_max = choose_lrs(cfg, search)  # an untrusted curve stops the run here, with what it showed
     for message in search.warnings:
         print(f"warning: LR range test: {message}", file=sys.stderr)
@@ -330,7 +379,7 @@ def _checkpointer(state: State, folder: RunFolder, progress: dict, lr_min: float
                                 "model": state.model.state_dict(), "lr_min": lr_min, "lr_max": lr_max,
                                 "lr_finder_seconds": state.finder_seconds, "lr_finder": state.lr_finder,
                                 "loader": loader_state(state.train_loader), "rng": checkpoint.rng_state(),
-                                **snapshot}, folder / "checkpoint.pt")
+                                "starts": state.starts, **snapshot}, folder / "checkpoint.pt")
         progress["epoch"] = snapshot["epoch"]  # only once the file holds it
         folder.wrote("checkpoint.pt")
     return save
@@ -375,46 +424,19 @@ def repeat_job(cfg: Config, folder: RunFolder, repeat: int, overwrite: bool = Fa
     return summary
 
 
-def seed_job(cfg: Config, seed_dir: Path, data: Cifar10, *, overwrite: bool = False, light: bool = False) -> dict:
+def seed_job(cfg: Config, seed_dir: Path, data: Cifar10, *, overwrite: bool = False, light: bool = False,
+             code: dict | None = None) -> dict:
     """The whole job of one seed in ``seed_dir``, going on where it stopped: a finished run of
     ``cfg`` there is kept, an interrupted one resumed, anything else trained; returns its metrics."""
     done = finished(seed_dir, cfg)
     if done is not None:
         print(f"seed {cfg.seed}: kept the finished run in {seed_dir}")
         return done
-    ckpt = _unfinished(seed_dir, cfg)
+    ckpt = unfinished(seed_dir, cfg)
     with claimed(seed_dir, overwrite=overwrite, resume=ckpt is not None) as folder:
-        m = train_job(cfg, folder, data, resume=ckpt, light=light)
+        m = train_job(cfg, folder, data, resume=ckpt, light=light, code=code)
     print(f"wrote {', '.join(folder.written)} to {folder.path}")
     return m
-
-
-def same_run(a: Config, b: Config) -> bool:
-    """The same run, whatever the settings that a resume may change (device, workers, progress)."""
-    keep = {"device": a.device, "workers": a.workers, "progress": a.progress}
-    return dataclasses.replace(b, **keep) == a
-
-
-def finished(seed_dir: Path, cfg: Config) -> dict | None:
-    """The metrics of a finished run of ``cfg`` in ``seed_dir``, or None."""
-    try:
-        saved = Config.from_dict(json.loads((seed_dir / "config.json").read_text()))
-        done = json.loads((seed_dir / "metrics.json").read_text())
-    except (OSError, ValueError, TypeError, InputError):
-        return None
-    return done if same_run(cfg, saved) else None
-
-
-def _unfinished(seed_dir: Path, cfg: Config) -> dict | None:
-    """The checkpoint of an interrupted run of ``cfg`` in ``seed_dir`` (to resume), or None."""
-    path = seed_dir / "checkpoint.pt"
-    if not path.is_file() or (seed_dir / "metrics.json").exists():
-        return None
-    try:
-        ckpt = checkpoint.load(path)
-    except InputError:
-        return None
-    return ckpt if same_run(cfg, ckpt["config"]) and ckpt["epoch"] < cfg.epochs else None
 
 
 def repeat_summary(runs: list[dict], read_seconds: float) -> dict:
@@ -427,15 +449,16 @@ def repeat_summary(runs: list[dict], read_seconds: float) -> dict:
             "train_seconds": [m["train_seconds"] for m in runs], "read_seconds": read_seconds}
 
 
-def find_lr_job(cfg: Config, folder: RunFolder) -> LRSearch:
-    """The range test(s) alone into ``folder``: lr_finder.png and lr_finder.json (curves and picks)."""
+def find_lr_job(cfg: Config, folder: RunFolder, data: Cifar10 | None = None) -> LRSearch:
+    """The range test(s) alone, on a fresh model and loaders of ``cfg``'s seed, into ``folder``:
+    config.json, lr_finder.png and lr_finder.json (curves and picks)."""
     try:
-        state = prepare(cfg)
+        state = prepare(cfg, data)
         search = find_lrs(state)
     except KeyboardInterrupt:
         raise Interrupted("interrupted while running the LR range test; nothing was written") from None
-    folder.write("lr_finder.png", figures.lr_figure(search))
-    folder.write("lr_finder.json", text=search_json(cfg, search))
+    folder.write("config.json", text=cfg.to_json())
+    write_search(folder, cfg, search)
     for message in search.warnings:
         print(f"warning: LR range test: {message}", file=sys.stderr)
     print(f"LRMIN {search.lr_min:.4g}\nLRMAX {search.lr_max:.4g}\n({search.note}; "

@@ -114,6 +114,20 @@ def learnable(tmp_path_factory) -> Path:
     return base / "learnable.tar.gz"
 
 
+LEARNABLE_RUN = ["--finder-iters", "8", "--epochs", "2", "--peak-epoch", "1", "--batch-size", "25", "--workers", "0",
+                 "--device", "cpu", "--no-progress"]  # a found pair on the learnable data, 4 batches an epoch
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory, learnable) -> Path:
+    """`train` on the learnable data with a found pair (LEARNABLE_RUN), run once for the session: its folder."""
+    from s11lib.cli import main
+
+    out = tmp_path_factory.mktemp("run")
+    assert main(["train", "--data", str(learnable), "--out", str(out), *LEARNABLE_RUN]) == 0
+    return out
+
+
 @pytest.fixture
 def interrupt_in_epoch(monkeypatch):
     """``arm(n)``: the next training raises KeyboardInterrupt (as Ctrl-C would) when its epoch n
@@ -134,6 +148,34 @@ def interrupt_in_epoch(monkeypatch):
         monkeypatch.setattr(engine, "train_one_epoch", real if n is None else interrupted)
 
     return arm
+
+
+@pytest.fixture(scope="session")
+def smoke(offline_copy, tmp_path_factory) -> Path:
+    """README's CPU smoke command on the real data, trained once for the session: its run folder."""
+    from readme import SMOKE, argv
+
+    from s11lib.cli import main
+
+    tmp = tmp_path_factory.mktemp("readme")
+    assert main(argv(SMOKE, offline_copy, tmp)) == 0
+    return tmp / "runs" / "smoke"
+
+
+@pytest.fixture(scope="session")
+def notebook_smoke(offline_copy, tmp_path_factory):
+    """README's nbconvert line (the notebook in smoke mode on the real data), executed once for the session:
+    its folder, the executed notebook, its run directory, and the README's pictures' times before it ran."""
+    import types
+
+    from readme import ROOT, run_notebook_command
+
+    tmp = tmp_path_factory.mktemp("notebook")
+    pictures = {p.name: p.stat().st_mtime_ns for p in (ROOT / "images").glob("*.png")}
+    done = run_notebook_command(offline_copy, tmp, HANG)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return types.SimpleNamespace(cwd=tmp, executed=tmp / "runs" / "notebook-smoke.ipynb",
+                                 run_dir=tmp / "runs" / "notebook-smoke", readme_pictures=pictures)
 
 
 @pytest.fixture(scope="session")

@@ -12,13 +12,6 @@ FAST = ["--epochs", "2", "--peak-epoch", "1", "--batch-size", "25", "--workers",
         "--no-progress"]
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory, learnable):
-    out = tmp_path_factory.mktemp("run")
-    assert main(["train", "--data", str(learnable), "--out", str(out), "--finder-iters", "8", *FAST]) == 0
-    return out
-
-
 def test_train_writes_every_output(trained):
     assert sorted(p.name for p in trained.iterdir()) == sorted(TRAIN_OUTPUTS)
     metrics = json.loads((trained / "metrics.json").read_text())

@@ -1,14 +1,117 @@
-"""The notebook stays thin: no function or class of its own (tests/test_readme.py executes it in
-smoke mode on the real data, with README's command, and holds it to the command line's numbers)."""
+"""The notebook as its users drive it: thin (no function or class of its own), and trusted cell by
+cell in one live kernel on the real data in smoke mode: reruns read and record true numbers, a typed
+pair is a try of its own, a killed kernel's try continues. README's nbconvert line (conftest's
+`notebook_smoke`, checked in tests/test_readme.py) made the run directory this test starts from."""
 
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import time
 from pathlib import Path
 
 import nbformat
 
+from conftest import HANG
+from readme import kernel_here
+
 NOTEBOOK = Path(__file__).resolve().parents[1] / "S11_SuperConvergence.ipynb"
+TYPED = "LR_MIN, LR_MAX = 0.002, 0.04"
 
 
 def test_notebook_has_no_definitions():
     nb = nbformat.read(NOTEBOOK, as_version=4)
     lines = [line for c in nb.cells if c.cell_type == "code" for line in c.source.splitlines()]
     assert not [line for line in lines if line.lstrip().startswith(("def ", "class ")) or "lambda" in line]
+
+
+class Kernel:
+    """A live kernel of this interpreter that runs cells as a user does and keeps what each printed."""
+
+    def __init__(self, cwd: Path, env: dict):
+        from jupyter_client.manager import start_new_kernel
+
+        self.km, self.kc = start_new_kernel(kernel_name="python3", cwd=str(cwd), env=env, startup_timeout=120)
+
+    def run(self, source: str) -> str:
+        """Run one cell to its end; returns its text (stdout, stderr, results), failing on an error."""
+        out = []
+
+        def keep(msg):
+            kind, content = msg["msg_type"], msg["content"]
+            if kind == "stream":
+                out.append(content["text"])
+            elif kind in ("execute_result", "display_data"):
+                out.append(content["data"].get("text/plain", "") + "\n")
+            elif kind == "error":
+                out.append(f"ERROR {content['ename']}: {content['evalue']}\n")
+
+        self.kc.execute_interactive(source, timeout=HANG, output_hook=keep)
+        text = "".join(out)
+        assert "ERROR" not in text, text[-3000:]
+        return text
+
+    def run_all(self, cells: list[str]) -> list[str]:
+        return [self.run(c) for c in cells]
+
+    def kill(self) -> None:
+        """What a Colab disconnect does to the kernel's process."""
+        self.km.signal_kernel(signal.SIGKILL)
+        self.close()
+
+    def close(self) -> None:
+        self.kc.stop_channels()
+        self.km.shutdown_kernel(now=True)
+
+
+def test_the_notebook_in_one_live_kernel_tells_the_truth_at_every_rerun(notebook_smoke, smoke, offline_copy,
+                                                                        tmp_path, monkeypatch):
+    run_dir = tmp_path / "run"
+    shutil.copytree(notebook_smoke.run_dir, run_dir, ignore=shutil.ignore_patterns(".s11lib.lock"))
+    monkeypatch.setenv("JUPYTER_PATH", str(kernel_here(tmp_path / "jupyter")))
+    env = {**os.environ, "S11_SMOKE": "1", "S11_DATA": str(offline_copy), "S11_RUN": str(run_dir),
+           "PYTHONPATH": str(NOTEBOOK.parent), "MPLBACKEND": "Agg"}
+    cells = [c.source for c in nbformat.read(NOTEBOOK, as_version=4).cells if c.cell_type == "code"]
+    find = next(i for i, c in enumerate(cells) if "tries.range_test" in c)
+    train = next(i for i, c in enumerate(cells) if "tries.train" in c)
+    typed = find + 1
+    assert cells[typed].startswith("# LR_MIN, LR_MAX = ")
+    cli = json.loads((smoke / "metrics.json").read_text())
+
+    first = Kernel(tmp_path, env)
+    try:
+        said = first.run_all(cells)  # run all, where an earlier run all (README's nbconvert) left its tries
+        assert said[find].startswith(f"the saved range test of this config, {run_dir / 'range-test-1'}")
+        assert f"LRMIN {cli['min_lr']:.4g}   LRMAX {cli['max_lr']:.4g}" in said[find]
+        assert "try-1" in said[train] and "shown, not trained again" in said[train]
+        results = next(s for s in said if s.startswith("test_accuracy "))
+        assert f"test_accuracy        {cli['test_accuracy']:.4g}\n" in results and "lr_rule              diverge" in results
+        assert first.run(cells[find]).startswith("the saved range test")  # rerun after training: the first pair
+        assert first.run("print(LR_MIN, LR_MAX)").split() == [repr(cli["min_lr"]), repr(cli["max_lr"])]
+        first.run(TYPED + "\n" + cells[typed].split("\n", 1)[1])  # a typed pair, and on from there
+        first.kc.execute(cells[train])  # training the typed pair, killed after its first epoch's checkpoint
+        deadline = time.monotonic() + HANG
+        while not (run_dir / "try-2" / "checkpoint.pt").exists():
+            assert time.monotonic() < deadline, "no checkpoint of the typed pair's try"
+            time.sleep(0.2)
+    finally:
+        first.kill()
+
+    cells[typed] = TYPED + "\n" + cells[typed].split("\n", 1)[1]
+    second = Kernel(tmp_path, env)
+    try:
+        said = second.run_all(cells)  # run all again, the typed line kept
+        assert f"try-2 ({run_dir / 'try-2'}): continuing after epoch 1 of 2" in said[train]
+        m = json.loads((run_dir / "try-2" / "metrics.json").read_text())
+        assert (m["lr_rule"], m["lr_finder_note"], m["min_lr"], m["max_lr"]) == (None, None, 0.002, 0.04)
+        assert [s["epoch"] for s in m["starts"]] == [0, 1] and not (run_dir / "try-2" / "lr_finder.json").exists()
+        results = next(s for s in said if s.startswith("test_accuracy "))
+        assert f"test_accuracy        {m['test_accuracy']:.4g}\n" in results and "lr_rule              None" in results
+        assert "shown, not trained again" in second.run(cells[train])  # rerun unchanged: shown
+        table = next(s for s in said if s.startswith("try "))
+        assert [line.split()[0] for line in table.splitlines()[1:3]] == ["try-1", "try-2"] and "given" in table
+    finally:
+        second.close()
+    assert sorted(p.name for p in run_dir.iterdir()) == ["range-test-1", "try-1", "try-2"]

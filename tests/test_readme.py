@@ -10,80 +10,21 @@ import json
 import math
 import os
 import re
-import shlex
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import nbformat
 import pytest
 
 from conftest import HANG
+from readme import (BLOWN, FIND_LR, GRADCAM, PAGES, ROOT, RUN_HERE, SUMMARY, SWEEP, argv,
+                    readme_commands)
 from s11lib.cli import main
 from s11lib.config import SMOKE_RUN, Config
 from s11lib.outputs import TRAIN_OUTPUTS
 
-ROOT = Path(__file__).resolve().parents[1]
-PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-DATA_IN_README = "../shared/data/cifar10-jpeg.tar.gz"
-NOT_RUN = "# not run by the tests"
-FIGURES = ("augmented", "zigzag", "lr_finder", "lr_schedule", "accuracy", "loss", "confusion", "misclassified", "gradcam",
-           "gradcam_pairs")
-
-
-def page_commands(page: Path) -> list[tuple[str, str | None]]:
-    """Each command line in a page's bash and python blocks, with the reason it is not run here (None: it is).
-    In bash a reason covers the next line; in python, the rest of its block."""
-    commands = []
-    for kind, block in re.findall(r"```(bash|python)\n(.*?)```", page.read_text(), flags=re.S):
-        reason = None
-        for line in filter(str.strip, block.splitlines()):
-            if line.startswith("#"):
-                reason = line.removeprefix(NOT_RUN).lstrip(" :").strip() if line.startswith(NOT_RUN) else reason
-                continue
-            commands.append((line, reason))
-            if kind == "bash":
-                reason = None
-    return commands
-
-
-def readme_commands() -> list[tuple[str, str | None]]:
-    return [c for page in PAGES for c in page_commands(page)]
-
-
-def command(prefix: str) -> str:
-    """The one command of README or docs/ that starts with ``prefix``."""
-    found = [c for c, _ in readme_commands() if c.startswith(prefix)]
-    assert len(set(found)) == 1, (prefix, found)
-    return found[0]
-
-
-SMOKE = command("python -m s11lib train --data ../shared/data/cifar10-jpeg.tar.gz --subset 1000")
-BLOWN = command("python -m s11lib train --data ../shared/data/cifar10-jpeg.tar.gz --subset 200")
-FIND_LR = command("python -m s11lib find-lr --data ../shared")
-GRADCAM = command("python -m s11lib gradcam --checkpoint runs/smoke")
-NOTEBOOK = command("S11_SMOKE=1 ")
-SWEEP = command("python -m s11lib sweep --data ../shared/data/cifar10-jpeg.tar.gz --subset 500")
-SUMMARY = command("python -m s11lib summary runs/")
-TESTS = command("pip install -q -r requirements-dev.txt")  # run by CI (.ci/run, test_newcomer checks it is the same line)
-RUN_HERE = (SMOKE, BLOWN, FIND_LR, GRADCAM, NOTEBOOK, SWEEP, SUMMARY, TESTS)
-
-
-def argv(line: str, data: Path, tmp: Path) -> list[str]:
-    """A README command's arguments as this test runs them: the real data's absolute path, outputs under ``tmp``."""
-    words = shlex.split(line)
-    assert words[:3] == ["python", "-m", "s11lib"], line
-    return [str(data) if w == DATA_IN_README else str(tmp / w) if w.startswith("runs/") else w for w in words[3:]]
-
-
-@pytest.fixture(scope="module")
-def smoke(offline_copy, tmp_path_factory) -> Path:
-    """README's CPU smoke command, trained once for this module: its run folder."""
-    tmp = tmp_path_factory.mktemp("readme")
-    assert main(argv(SMOKE, offline_copy, tmp)) == 0
-    return tmp / "runs" / "smoke"
-
+SHOWN = ("augmented", "zigzag", "lr_finder", "planned cycle", "lr_schedule", "accuracy", "loss", "confusion",
+         "misclassified", "gradcam", "gradcam_pairs", "tries")  # the pictures the notebook shows inline, in order
 
 def test_every_command_readme_shows_is_run_here_or_says_why_not():
     commands = readme_commands()
@@ -136,40 +77,23 @@ def test_the_gradcam_command_draws_the_smoke_runs_mistakes(smoke, offline_copy, 
     assert (smoke / "gradcam_both.png").stat().st_size > 0
 
 
-def test_the_notebooks_smoke_command_gives_the_smoke_runs_numbers(smoke, offline_copy, tmp_path):
-    """README's nbconvert line on a copy of the notebook in a folder of its own (s11lib found on
-    PYTHONPATH): every figure saved and shown inline, the same LRs, accuracy and confusion matrix
-    as the command line's smoke run, and the README's pictures untouched."""
-    words = shlex.split(NOTEBOOK)
-    env = dict(w.split("=", 1) for w in words if re.match(r"^[A-Z0-9_]+=", w))
-    env = {k: str(offline_copy) if v == DATA_IN_README else v for k, v in env.items()}
-    shutil.copy(ROOT / "S11_SuperConvergence.ipynb", tmp_path)
-    # the kernel is this interpreter: the "python3" kernel that jupyter finds first may be another
-    # environment's (in a virtualenv, its base Python's), with another torch and other LRs
-    kernel = tmp_path / "jupyter" / "kernels" / "python3"
-    kernel.mkdir(parents=True)
-    (kernel / "kernel.json").write_text(json.dumps({"argv": [sys.executable, "-m", "ipykernel_launcher", "-f",
-                                                              "{connection_file}"], "display_name": "Python 3",
-                                                     "language": "python"}))
-    readme_pictures = {p.name: p.stat().st_mtime_ns for p in (ROOT / "images").glob("*.png")}
-    command = words[len(env):]
-    assert command[0] == "jupyter"  # this Python's: the one on PATH may be another environment's
-    done = subprocess.run([sys.executable, "-m", "jupyter", *command[1:]], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=HANG,
-                          env={**os.environ, **env, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg",
-                               "JUPYTER_PATH": str(tmp_path / "jupyter")})
-    assert done.returncode == 0, done.stderr[-3000:]
-    nb = nbformat.read(tmp_path / "runs" / "notebook-smoke.ipynb", as_version=4)
-    saved = tmp_path / "runs" / "notebook-smoke"
-    assert sorted(p.stem for p in saved.glob("*.png")) == sorted(FIGURES)
+def test_the_notebooks_smoke_command_gives_the_smoke_runs_numbers(smoke, notebook_smoke):
+    """README's nbconvert line (conftest's `notebook_smoke`): a range test and a try in the run directory,
+    written as find-lr and train write theirs, every picture shown inline, the same LRs, accuracy and
+    confusion matrix as the command line's smoke run, and the README's pictures untouched."""
+    nb = nbformat.read(notebook_smoke.executed, as_version=4)
+    run_dir = notebook_smoke.run_dir
+    assert sorted(p.name for p in run_dir.iterdir()) == ["range-test-1", "try-1"]
+    assert sorted(p.name for p in (run_dir / "try-1").iterdir() if not p.name.startswith(".")) == sorted(TRAIN_OUTPUTS)
     shown = sum(1 for c in nb.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {}))
-    assert shown == len(FIGURES) + 1  # every saved figure, plus the planned cycle, inline
+    assert shown == len(SHOWN)
     text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert "Warning" not in text and "warning:" not in text and "per-class test accuracy:" in text
-    assert {p.name: p.stat().st_mtime_ns for p in (ROOT / "images").glob("*.png")} == readme_pictures
-    ours, cli = (json.loads((d / "metrics.json").read_text()) for d in (saved, smoke))
+    assert "try-1: a new try at" in text and "found by the LR range test (diverge rule)" in text
+    assert {p.name: p.stat().st_mtime_ns for p in (ROOT / "images").glob("*.png")} == notebook_smoke.readme_pictures
+    ours, cli = (json.loads((d / "metrics.json").read_text()) for d in (run_dir / "try-1", smoke))
     assert sorted(ours) == sorted(cli)
-    for key in ("min_lr", "max_lr", "test_accuracy", "test_accuracy_tta", "confusion_matrix"):
+    for key in ("min_lr", "max_lr", "lr_rule", "test_accuracy", "test_accuracy_tta", "confusion_matrix"):
         assert ours[key] == cli[key], key
 
 

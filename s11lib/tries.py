@@ -1,0 +1,205 @@
+"""The notebook's tries: each range test and each training run a run folder under one run directory,
+so that rerunning a cell shows, continues or adds a try instead of overwriting one.
+
+    search = range_test(state, run_dir)             # the saved test of this config, or a fresh one
+    trial = train(state, run_dir, lr_min, lr_max)   # this config and pair: shown, continued, or trained anew
+    print(table(run_dir)); plots.tries(curves(run_dir))
+
+A try's folder is what ``s11 train`` writes (``run.train_job``: the same files, a checkpoint after
+every epoch), and a range test's what ``s11 find-lr`` writes, so ``train --resume``, ``gradcam`` and
+``summary`` read them too. The pair a try trains at is recorded as it came: found by the range test
+(``lr_rule`` and the test's note in metrics.json, lr_finder.json beside it) or given (``lr_rule`` null).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import Config, InputError
+from .lr_rules import LRSearch
+from .outputs import FIND_LR_OUTPUTS, claimed, finished, same_range_test, same_run, saved_config, unfinished
+
+TRY, RANGE_TEST = "try", "range-test"  # folder names: try-1, try-2, ...; range-test-1, ...
+
+
+@dataclass(frozen=True)
+class Try:
+    """One training try in the run directory."""
+
+    folder: Path
+    cfg: Config  # as recorded: min_lr and max_lr None where the range test found them
+    metrics: dict  # metrics.json's content
+    how: str  # "trained", "continued after epoch K", or "shown" (finished earlier, not trained again)
+
+
+def numbered(run_dir: Path, kind: str) -> list[Path]:
+    """The folders ``kind``-N in ``run_dir``, by N."""
+    found = [(int(m[1]), p) for p in Path(run_dir).glob(f"{kind}-*")
+             if p.is_dir() and (m := re.fullmatch(rf"{kind}-(\d+)", p.name))]
+    return [p for _, p in sorted(found)]
+
+
+def _new_folder(run_dir: Path, kind: str) -> Path:
+    taken = numbered(run_dir, kind)
+    return Path(run_dir) / f"{kind}-{int(taken[-1].name.rsplit('-', 1)[1]) + 1 if taken else 1}"
+
+
+def range_test(state, run_dir: Path) -> LRSearch:
+    """The range test of ``state.cfg``: the one a folder of ``run_dir`` saved, read back (the same pair),
+    or a fresh one on a new model and loaders of the config's seed, whatever ran before in this process,
+    saved as ``find-lr`` saves it. Kept in ``state.search`` for ``train``; returns it.
+    """
+    from . import run
+
+    for folder in numbered(run_dir, RANGE_TEST):
+        saved = saved_config(folder)
+        if saved is None or not same_range_test(state.cfg, saved) or not (folder / "lr_finder.json").is_file():
+            continue
+        search, recorded = run.read_search(folder / "lr_finder.json"), json.loads((folder / "lr_finder.json").read_text())
+        if (search.lr_min, search.lr_max, search.trusted) != (recorded["lr_min"], recorded["lr_max"], recorded["trusted"]):
+            continue  # read otherwise by this version's rules: not this version's test
+        print(f"the saved range test of this config, {folder} (it took {search.seconds:.0f} s): "
+              f"LRMIN {search.lr_min:.4g}, LRMAX {search.lr_max:.4g} ({search.note}); delete that folder to run it again")
+        run.use_search(state, search)
+        return search
+    with claimed(_new_folder(run_dir, RANGE_TEST), outputs=FIND_LR_OUTPUTS) as folder:
+        search = run.find_lr_job(state.cfg, folder, state.data)
+    run.use_search(state, search)
+    return search
+
+
+def pair_config(cfg: Config, search: LRSearch | None, lr_min: float, lr_max: float) -> tuple[Config, LRSearch | None]:
+    """The config a try of this pair records, and the range test it records with it: ``cfg`` and
+    ``search`` when the pair is the one the range test gives ``cfg``; else ``cfg`` with the pair given."""
+    from .run import choose_lrs
+
+    if search is not None and search.trusted:
+        try:
+            chosen = choose_lrs(cfg, search)
+        except InputError:
+            chosen = None
+        if chosen == (lr_min, lr_max):
+            return cfg, search
+    return dataclasses.replace(cfg, min_lr=lr_min, max_lr=lr_max), None
+
+
+def pair_source(state, lr_min: float, lr_max: float) -> str:
+    """Where a try of this pair gets it: "found by the LR range test (... rule)" or "given"."""
+    from .figures import lr_source
+
+    return lr_source(recorded_rule(pair_config(state.cfg, state.search, lr_min, lr_max)[0]))
+
+
+def trained_pair(folder: Path, cfg: Config) -> tuple[float | None, float | None]:
+    """The pair a try folder of ``cfg`` trains at: the config's given LRs, else its range test's."""
+    try:
+        found = json.loads((folder / "lr_finder.json").read_text())
+    except (OSError, ValueError):
+        found = {}
+    return (cfg.min_lr if cfg.min_lr is not None else found.get("lr_min"),
+            cfg.max_lr if cfg.max_lr is not None else found.get("lr_max"))
+
+
+def recorded_rule(cfg: Config) -> str | None:
+    """The rule that found a try's pair, None when the config gives both LRs."""
+    return cfg.lr_rule if cfg.min_lr is None or cfg.max_lr is None else None
+
+
+def train(state, run_dir: Path, lr_min: float, lr_max: float) -> Try:
+    """The try of ``state.cfg`` at this pair, in ``run_dir``: a finished one is shown, not trained again;
+    an unfinished one continues from its last checkpoint; otherwise a new folder, trained as ``s11 train``
+    trains (on ``state.data``, a fresh model of the seed). The pair is recorded as found when it is the
+    range test's (``state.search``, from ``range_test``), else as given."""
+    from . import run
+    from .figures import lr_source
+
+    cfg, search = pair_config(state.cfg, state.search, lr_min, lr_max)
+    source = lr_source(recorded_rule(cfg))
+    for folder in numbered(run_dir, TRY):
+        saved = saved_config(folder)
+        if saved is None or not same_run(cfg, saved) or trained_pair(folder, saved) != (lr_min, lr_max):
+            continue
+        done = finished(folder, cfg)
+        if done is not None:
+            print(f"{folder.name} ({folder}) finished this config and pair earlier: shown, not trained again "
+                  "(delete its folder to train it again)\n" + run.report(done))
+            return Try(folder, cfg, done, "shown")
+        ckpt = unfinished(folder, cfg)
+        if ckpt is not None:
+            print(f"{folder.name} ({folder}): continuing after epoch {ckpt['epoch']} of {cfg.epochs}")
+            with claimed(folder, resume=True) as claim:
+                m = run.train_job(cfg, claim, state.data, resume=ckpt)
+            return Try(folder, cfg, m, f"continued after epoch {ckpt['epoch']}")
+    with claimed(_new_folder(run_dir, TRY)) as claim:
+        print(f"{claim.path.name}: a new try at LRMIN {lr_min:.4g}, LRMAX {lr_max:.4g} ({source}), into {claim.path}")
+        m = run.train_job(cfg, claim, state.data, search=search)
+    return Try(claim.path, cfg, m, "trained")
+
+
+def _history(folder: Path) -> list[dict]:
+    """A try's rows per epoch: its history.csv once finished, else its checkpoint's epochs so far."""
+    if (folder / "history.csv").is_file():
+        with open(folder / "history.csv") as f:
+            return [{k: float(v) for k, v in r.items()} for r in csv.DictReader(f)]
+    if (folder / "checkpoint.pt").is_file():
+        from . import checkpoint
+
+        try:
+            return checkpoint.load(folder / "checkpoint.pt")["history"]
+        except InputError:
+            return []
+    return []
+
+
+def tried(run_dir: Path) -> list[dict]:
+    """Every try in ``run_dir``: {"name", "lr_min", "lr_max", "source", "epochs", "done" (epochs trained),
+    "test_accuracy" (the last epoch's), "test_accuracy_tta" (finished tries), "finished", "history"}."""
+    from .figures import lr_source
+
+    rows = []
+    for folder in numbered(run_dir, TRY):
+        cfg = saved_config(folder)
+        if cfg is None:
+            continue
+        history = _history(folder)
+        m = finished(folder, cfg)
+        lr_min, lr_max = trained_pair(folder, cfg)
+        rows.append({"name": folder.name, "lr_min": lr_min, "lr_max": lr_max, "source": lr_source(recorded_rule(cfg)),
+                     "epochs": cfg.epochs, "done": len(history), "finished": m is not None,
+                     "test_accuracy": history[-1]["test_acc"] if history else None,
+                     "test_accuracy_tta": m["test_accuracy_tta"] if m else None, "history": history})
+    return rows
+
+
+def table(run_dir: Path) -> str:
+    """The tries side by side: pair, how it was found, epochs done, accuracy; then the saved range tests."""
+    rows = tried(run_dir)
+    lines = [f"{'try':<8} {'LRMIN':>9} {'LRMAX':>9}  {'LRs':<42} {'epochs':>7}  {'test acc':>8}  {'TTA':>6}  status"]
+    for r in rows:
+        acc = f"{r['test_accuracy']:.2f}" if r["test_accuracy"] is not None else "-"
+        tta = f"{r['test_accuracy_tta']:.2f}" if r["test_accuracy_tta"] is not None else "-"
+        pair = [f"{v:>9.4g}" if v is not None else f"{'-':>9}" for v in (r["lr_min"], r["lr_max"])]
+        lines.append(f"{r['name']:<8} {pair[0]} {pair[1]}  {r['source']:<42} {r['done']:>3}/{r['epochs']:<3}  {acc:>8}  "
+                     f"{tta:>6}  {'finished' if r['finished'] else 'unfinished: rerun its training cell to continue it'}")
+    if not rows:
+        lines.append("(no try yet)")
+    for folder in numbered(run_dir, RANGE_TEST):
+        try:
+            found = json.loads((folder / "lr_finder.json").read_text())
+        except (OSError, ValueError):
+            continue
+        lines.append(f"{folder.name}: LRMIN {found['lr_min']:.4g}, LRMAX {found['lr_max']:.4g} ({found['note']})")
+    return "\n".join(lines)
+
+
+def curves(run_dir: Path) -> list[dict]:
+    """Each try's test accuracy per epoch, for ``plots.tries``: {"label", "epochs", "accuracy"}."""
+    return [{"label": f"{r['name']}: {r['lr_min']:.3g} / {r['lr_max']:.3g}, {r['source']}"
+                      + ("" if r["finished"] else f" ({r['done']}/{r['epochs']} epochs)"),
+             "epochs": [h["epoch"] for h in r["history"]], "accuracy": [h["test_acc"] for h in r["history"]]}
+            for r in tried(run_dir) if r["history"]]
