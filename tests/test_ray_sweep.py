@@ -12,6 +12,7 @@ import time
 import pytest
 
 from conftest import HANG, SWEEP_GRID, TINY_SWEEP
+from s11lib import provenance
 from s11lib.cli import main
 
 # 2 CPUs a point, as many threads as a local run uses: the same arithmetic, so the same accuracies
@@ -50,6 +51,11 @@ def test_a_sweep_through_ray_writes_the_local_sweeps_rows_and_a_rerun_by_address
         assert ray_run == local_run and len(ray_run) == 3  # the header and 2 epochs
         ckpt = tmp_path / point / "seed-1" / "checkpoint.pt"
         assert 26e6 < ckpt.stat().st_size < 27e6  # the weights alone came back, not SGD's momentum
+        m = json.loads((tmp_path / point / "seed-1" / "metrics.json").read_text())
+        # the code is the driver's checkout (the worker's copy of s11lib is none); the machine is the worker's
+        assert m["commit"] == m["starts"][0]["commit"] == provenance.commit() and m["commit"]
+        assert m["threads"] == 2 and m["device_name"] and m["torch_version"]
+    assert all(r["commit"] == provenance.commit() for r in ours)
     assert (tmp_path / "sweep_lr.png").exists() and (tmp_path / "sweep_curves.png").exists()
 
     # As on a real cluster, another process joins this Ray at its address (with the token from the
