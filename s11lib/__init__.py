@@ -11,9 +11,7 @@ Bad input raises ``s11lib.config.InputError`` (a ValueError) with the message th
 prints. Importing s11lib imports neither torch nor anything heavy: a call does.
 """
 
-from __future__ import annotations
-
-from pathlib import Path
+from pathlib import Path as _Path
 
 __all__ = ["__version__", "find_lr", "sweep", "train"]
 
@@ -21,7 +19,7 @@ __all__ = ["__version__", "find_lr", "sweep", "train"]
 def _version() -> str:
     """This package's version: its checkout's pyproject.toml (run from a clone, or installed editable), else
     what pip installed; a bare copy of the folder (Colab's upload) has neither."""
-    pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+    pyproject = _Path(__file__).resolve().parents[1] / "pyproject.toml"
     if pyproject.is_file():
         import tomllib
 
@@ -39,7 +37,7 @@ def _version() -> str:
 __version__ = _version()
 
 
-def train(out: str | Path, *, overwrite: bool = False, **fields) -> dict:
+def train(out: str | _Path, *, overwrite: bool = False, **fields) -> dict:
     """Train the recipe into ``out``, as ``s11 train --out OUT``: the range test (unless both LRs are
     given), one cycle, the figures and GradCAM; returns metrics.json's content.
 
@@ -50,19 +48,19 @@ def train(out: str | Path, *, overwrite: bool = False, **fields) -> dict:
     from .commands import api_call, cmd_train
     from .config import Config
 
-    return api_call(cmd_train, Config(**fields), Path(out), overwrite=overwrite)
+    return api_call(cmd_train, Config.from_dict(fields), _Path(out), overwrite=overwrite)
 
 
-def find_lr(out: str | Path, *, overwrite: bool = False, **fields) -> dict:
+def find_lr(out: str | _Path, *, overwrite: bool = False, **fields) -> dict:
     """The LR range test alone into ``out``, as ``s11 find-lr``; returns {"lr_min", "lr_max", "trusted", "note"}."""
     from .commands import api_call, cmd_find_lr
     from .config import Config
 
-    search = api_call(cmd_find_lr, Config(**fields), Path(out), overwrite=overwrite)
+    search = api_call(cmd_find_lr, Config.from_dict(fields), _Path(out), overwrite=overwrite)
     return {"lr_min": search.lr_min, "lr_max": search.lr_max, "trusted": search.trusted, "note": search.note}
 
 
-def sweep(out: str | Path, *, max_lr=None, schedule=None, epochs=None, repeat: int = 1, found: bool = True,
+def sweep(out: str | _Path, *, max_lr=None, schedule=None, epochs=None, repeat: int = 1, found: bool = True,
           overwrite: bool = False, max_runs: int | None = None, ray: str | None = None, ray_gpus: float = 1.0,
           ray_cpus: float = 2.0, ray_timeout: float | None = None, **fields) -> list[dict]:
     """A grid of schedules x LRMAX x epochs (x ``repeat`` seeds) beside one cycle at the found pair, as
@@ -78,5 +76,5 @@ def sweep(out: str | Path, *, max_lr=None, schedule=None, epochs=None, repeat: i
     given = {"max_lr": max_lr, "schedule": schedule, "epochs": epochs}
     lists = {k: list(PRESET[k] if v is None else [v] if isinstance(v, (int, float, str)) else v)
              for k, v in given.items()}
-    return api_call(cmd_sweep, fields, Path(out), lists, seeds=repeat, found=found, overwrite=overwrite,
+    return api_call(cmd_sweep, fields, _Path(out), lists, seeds=repeat, found=found, overwrite=overwrite,
                     max_runs=max_runs, ray=ray, ray_gpus=ray_gpus, ray_cpus=ray_cpus, ray_timeout=ray_timeout)

@@ -30,12 +30,14 @@ SWEEP_LISTS = ("max_lr", "schedule", "epochs")  # sweep takes these as lists, ev
 FIND_LR_FIELDS = tuple(f for f in config_module.RANGE_TEST_FIELDS if f != "finder_repeat")  # find-lr's --repeat sets it
 
 
-def build_parser() -> Parser:
+PROG = "python -m s11lib"  # how the command is named in help and errors; the console script is "s11"
+
+
+def build_parser(prog: str = PROG) -> Parser:
     # allow_abbrev=False: a mistyped flag such as --epoch fails instead of silently meaning --epochs
-    parser = Parser(prog="python -m s11lib", description=__doc__.split("\n")[0], allow_abbrev=False)
+    parser = Parser(prog=prog, description=__doc__.split("\n")[0], allow_abbrev=False)
     parser.add_argument("--version", action="version", version=f"s11lib {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    defaults = argparse.ArgumentDefaultsHelpFormatter
 
     p = sub.add_parser("train", allow_abbrev=False, help="range test, one-cycle training, GradCAM; writes every figure and metric")
     p.add_argument("--out", type=out_path, help="output folder (required unless --resume)")
@@ -54,7 +56,7 @@ def build_parser() -> Parser:
     p.add_argument("--overwrite", action="store_true", help="replace the range test the --out folder already holds")
     add_config_flags(p, FIND_LR_FIELDS)
 
-    p = sub.add_parser("zigzag", allow_abbrev=False, help="plot the triangular cyclic LR", formatter_class=defaults)
+    p = sub.add_parser("zigzag", allow_abbrev=False, help="plot the triangular cyclic LR", formatter_class=Defaults)
     p.add_argument("--out", required=True, type=out_path, help="PNG file")
     p.add_argument("--lr-min", type=finite_float, default=1e-3, help="the LR at the bottom of each cycle")
     p.add_argument("--lr-max", type=finite_float, default=1e-1, help="the LR at the top of each cycle")
@@ -130,9 +132,16 @@ def _train_command(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
         cmd_train(config_from_args(args), args.out, overwrite=args.overwrite)
 
 
-def parse(argv: list[str] | None) -> tuple[argparse.Namespace, argparse.ArgumentParser]:
+class Defaults(argparse.ArgumentDefaultsHelpFormatter):
+    """Help that shows each flag's default, but none for a required flag (it has none)."""
+
+    def _get_help_string(self, action):
+        return action.help if action.required else super()._get_help_string(action)
+
+
+def parse(argv: list[str] | None, prog: str = PROG) -> tuple[argparse.Namespace, argparse.ArgumentParser]:
     """The arguments, and the parser of their command (whose name its errors then carry)."""
-    parser = build_parser()
+    parser = build_parser(prog)
     args, extra = parser.parse_known_args(argv)
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
     command = commands[args.command]
@@ -141,14 +150,14 @@ def parse(argv: list[str] | None) -> tuple[argparse.Namespace, argparse.Argument
     return args, command
 
 
-def main(argv: list[str] | None = None, *, program: bool = False) -> int:
+def main(argv: list[str] | None = None, *, program: bool = False, prog: str = PROG) -> int:
     """Run a command; a sweep whose every run failed exits 1, bad input 2, a diverged run 3, an interrupted one
     130, each with one ``error:`` line.
 
     ``program``: the process ends with this call (``python -m s11lib``), so a finished command's
     Ctrl-C handler (see ``finished``) is left as it is through the exit instead of restored.
     """
-    args, command = parse(argv)  # --help and bad flags exit here, as argparse does (SystemExit)
+    args, command = parse(argv, prog)  # --help and bad flags exit here, as argparse does (SystemExit)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)  # SIGTERM, like Ctrl-C, saves and stops
     ctrl_c = signal.getsignal(signal.SIGINT)
     try:
@@ -189,5 +198,5 @@ def main(argv: list[str] | None = None, *, program: bool = False) -> int:
 
 
 def console() -> None:
-    """The ``s11`` command (pyproject's console script), the same as ``python -m s11lib``."""
-    sys.exit(main(program=True))
+    """The ``s11`` command (pyproject's console script) and ``python -m s11lib``, each named as it was called."""
+    sys.exit(main(program=True, prog="s11" if Path(sys.argv[0]).name == "s11" else PROG))

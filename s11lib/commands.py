@@ -50,6 +50,9 @@ def cmd_resume(path: Path, overrides: dict) -> dict:
 
 
 def cmd_repeat(cfg: Config, out: Path, repeat: int, overwrite: bool = False) -> dict:
+    from .config import checked
+
+    repeat = checked("repeat", repeat, int, False)
     if repeat < 1:
         raise ConfigError(f"repeat must be >= 1, got {repeat}")
     check_seeds(cfg.seed, repeat)
@@ -60,7 +63,7 @@ def cmd_repeat(cfg: Config, out: Path, repeat: int, overwrite: bool = False) -> 
 
     resolve_device(cfg.device)
     check_source(cfg.data)
-    with claimed(out, overwrite=overwrite) as folder:
+    with claimed(out, overwrite=overwrite, goes_on=("repeat-unfinished",)) as folder:  # an interrupted one goes on
         summary = run.repeat_job(cfg, folder, repeat, overwrite=overwrite)
     finished(f"{repeat} seeds: test accuracy {', '.join(f'{a:.2f}' for a in summary['test_accuracy'])}; "
           f"median {summary['median']:.2f}%, mean {summary['mean']:.2f}%, std {summary['std']:.2f}; "
@@ -71,10 +74,10 @@ def cmd_repeat(cfg: Config, out: Path, repeat: int, overwrite: bool = False) -> 
 def cmd_find_lr(cfg: Config, out: Path, overwrite: bool = False):
     from . import run
     from .datasets import check_source
-    from .outputs import FIND_LR_OUTPUTS, RUN_FILES, claimed
+    from .outputs import claimed
 
     check_source(cfg.data)
-    with claimed(out, overwrite=overwrite, outputs=FIND_LR_OUTPUTS, run_files=(*RUN_FILES, *FIND_LR_OUTPUTS)) as folder:
+    with claimed(out, overwrite=overwrite) as folder:
         return run.find_lr_job(cfg, folder)
 
 
@@ -129,11 +132,18 @@ def cmd_sweep(given: dict, out: Path, lists: dict, *, seeds: int = 1, found: boo
         lists: the grid's lists, {"max_lr": [...], "schedule": [...], "epochs": [...]}.
     """
     from . import grid
+    from .config import checked
 
+    for name, values in lists.items():  # the grid's lists and the sweep's own numbers, as Config checks its fields
+        lists[name] = [checked(name, v) for v in values]
+    seeds, max_runs = checked("repeat", seeds, int, False), checked("max_runs", max_runs, int, True)
+    ray_gpus, ray_cpus = checked("ray_gpus", ray_gpus, float, False), checked("ray_cpus", ray_cpus, float, False)
+    ray_timeout = checked("ray_timeout", ray_timeout, float, True)
     peak = given.pop("peak_epoch", None)  # checked against every listed length by grid.grid
-    base = Config(**given, epochs=max(lists["epochs"]))  # the grid's longest run carries the other flags
+    base = Config.from_dict({**given, "epochs": max(lists["epochs"])})  # the grid's longest run carries the other flags
     spans = dict(max_lrs=lists["max_lr"], schedules=lists["schedule"], epochs=lists["epochs"], peak_epoch=peak)
     max_runs = grid.MAX_RUNS if max_runs is None else max_runs
+    peak = checked("peak_epoch", peak)
     grid.plan(base, **spans, seeds=seeds, found=found, max_runs=max_runs)  # settings first, as for every command
     runner = None
     if ray is not None:
@@ -150,11 +160,13 @@ def cmd_sweep(given: dict, out: Path, lists: dict, *, seeds: int = 1, found: boo
 
 
 def cmd_summary(folder: Path | None = None) -> None:
-    """The model table; or the results a sweep (sweep.json) or a run (metrics.json) folder holds,
-    or one line saying which of the other cases it met."""
+    """The model table; or what a folder holds: a sweep's table, a run's results, a repeat's seeds,
+    a range test's pair, a folder of runs' table (the notebook's tries); or one line saying which
+    other case it met and what works there."""
     import json
 
     from . import tries
+    from .outputs import POINT_ROW, REPEATS, held
 
     if folder is None:
         from .model import ResNet9, summary
@@ -165,29 +177,43 @@ def cmd_summary(folder: Path | None = None) -> None:
         raise ConfigError(f"no such path: {folder}; pass a sweep's --out or a run folder")
     if not folder.is_dir():
         raise ConfigError(f"{folder} is a file; pass a sweep's --out or a run folder")
-    if (folder / "sweep.json").is_file():
+    kind = (held(folder) or ("nothing", ""))[0]
+    if kind == "sweep" and (folder / "sweep.json").is_file():
         from .grid import check_measured, table
 
         rows = json.loads((folder / "sweep.json").read_text())
         print(table(rows))
         check_measured(rows)
-    elif (folder / "sweep_config.json").is_file():
+    elif kind == "sweep":
         runs = [d for d in folder.glob("*/seed-*") if d.is_dir()]
         raise ConfigError(f"{folder} holds a sweep that has finished no run yet ({len(runs)} run folders started, "
                           "0 done); run its sweep command again to go on")
-    elif (folder / "metrics.json").is_file():
+    elif kind in ("finished", "point") and (folder / "metrics.json").is_file():
         from .run import report
 
         print(report(json.loads((folder / "metrics.json").read_text())))
-    elif tries.numbered(folder, tries.TRY) or tries.numbered(folder, tries.RANGE_TEST):
+    elif kind == "point":  # a sweep's run that diverged: its row says how; its weights alone cannot be resumed
+        row = json.loads((folder / POINT_ROW).read_text())["row"]
+        print(f"a sweep's run, {row['point']} seed {row['seed']}: {row['status']}; {row['note']}")
+    elif kind == "repeat":
+        saved = json.loads((folder / REPEATS).read_text())
+        print(f"{len(saved['seeds'])} seeds: test accuracy {', '.join(f'{a:.2f}' for a in saved['test_accuracy'])}; "
+              f"median {saved['median']:.2f}%, mean {saved['mean']:.2f}%, std {saved['std']:.2f}")
+    elif kind == "range-test":
+        found = json.loads((folder / "lr_finder.json").read_text())
+        print(f"LRMIN {found['lr_min']:.4g}, LRMAX {found['lr_max']:.4g} ({found['note']})")
+    elif kind == "runs":
         print(tries.table(folder))
-    elif (folder / "checkpoint.pt").is_file():
-        raise ConfigError(f"{folder} holds a run that has not finished (checkpoint.pt, no metrics.json); "
-                          f"continue it with python -m s11lib train --resume {folder}")
+    elif kind == "unfinished":
+        raise ConfigError(f"{folder} holds a train run that has not finished (checkpoint.pt, no metrics.json); "
+                          f"continue it with: python -m s11lib train --resume {folder}")
+    elif kind == "repeat-unfinished":
+        raise ConfigError(f"{folder} holds a train --repeat run that has not finished (no {REPEATS} yet); run its "
+                          "train --repeat command again to go on")
     elif not any(p for p in folder.iterdir() if not p.name.startswith(".")):
         raise ConfigError(f"{folder} is an empty folder: no sweep or run has written into it")
     else:
-        raise ConfigError(f"{folder} holds no sweep (sweep.json) and no finished run (metrics.json)")
+        raise ConfigError(f"{folder} holds no sweep, run or range test that summary reads")
 
 
 def finished(line: str) -> None:
@@ -202,10 +228,14 @@ def finished(line: str) -> None:
 def api_call(command, *args, **kwargs):
     """A command called from Python (``s11lib.train`` and the others): the same function the command
     line calls, with Ctrl-C's handler restored afterwards, so the caller's Ctrl-C keeps working."""
+    from .outputs import API_SPELLING
+
     main = threading.current_thread() is threading.main_thread()
     ctrl_c = signal.getsignal(signal.SIGINT) if main else None
+    spelling = API_SPELLING.set(True)  # refusals say overwrite=True, not --overwrite
     try:
         return command(*args, **kwargs)
     finally:
+        API_SPELLING.reset(spelling)
         if main:
             signal.signal(signal.SIGINT, ctrl_c)

@@ -7,8 +7,12 @@ these fields (see ``cli.py``), so a flag cannot drift from the field it sets.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
+import numbers
+import types
+import typing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,8 +34,8 @@ RANGE_TEST_FIELDS = ("data", "data_dir", "subset", "augment", "cutout", "workers
 
 # The smoke run (the notebook's S11_SMOKE=1, README's CPU smoke command): the smallest run on the real
 # CIFAR-10 whose range test reads a curve. 100 images at batch 25 with 8 range-test batches gave flat
-# curves (issue 22); 1,000 images at batch 32 with 48 batches read a trusted pair on 8 seeds of 8
-# (LRMAX 0.061-0.078, tests/test_readme.py keeps it so), at about a minute on a 2-core CPU.
+# curves; 1,000 images at batch 32 with 48 batches read a trusted pair on 8 seeds of 8
+# (LRMAX 0.061-0.078, tests/test_readme.py keeps it so), in 130 s on a 2-core AMD EPYC (bench/RESULTS.md section 13).
 SMOKE_RUN = {"subset": 1000, "epochs": 2, "peak_epoch": 1, "batch_size": 32, "finder_iters": 48, "workers": 0,
          "device": "cpu"}
 
@@ -74,8 +78,8 @@ class Config:
     weight_decay: float = 5e-4  # L2 penalty on every parameter, in SGD's convention
     min_lr: float | None = None  # start and end of the cycle; None = found by the LR range test
     max_lr: float | None = None  # peak of the cycle; None = found by the LR range test
-    diverged_loss: float = 230.0  # a training batch's loss above this ends the run as diverged: 100x ln 10 ≈ 2.3, a uniform guess's loss, which no run that learns reaches
-    logit_scale: float = 0.125  # logits are multiplied by this before the softmax (Page's ResNet-9); see README
+    diverged_loss: float = 230.0  # a training batch's loss above this ends the run as diverged: 100 times a uniform guess's loss (ln 10 ≈ 2.3), which no run that learns reaches
+    logit_scale: float = 0.125  # logits are multiplied by this before the softmax (Page's ResNet-9); docs/model-and-figures.md says why
 
     # LR range test (torch-lr-finder)
     finder_start_lr: float = 1e-4  # the range test's first LR; it grows exponentially batch by batch
@@ -94,7 +98,8 @@ class Config:
     progress: bool | None = None  # tqdm progress bars; None: only when they go to a terminal
 
     def __post_init__(self) -> None:
-        if self.peak_epoch is None and isinstance(self.epochs, int):
+        check_types(self)
+        if self.peak_epoch is None:
             object.__setattr__(self, "peak_epoch", default_peak_epoch(self.epochs))
         validate(self)
 
@@ -112,6 +117,49 @@ class Config:
         if unknown:
             raise ConfigError(f"unknown config field(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}")
         return cls(**values)
+
+
+KINDS = {int: "a whole number", float: "a number", bool: "True or False", str: "a string"}
+
+
+@functools.lru_cache(maxsize=1)
+def field_kinds() -> dict[str, tuple[type, bool]]:
+    """Each Config field's scalar type and whether it may be None (``int | None`` -> (int, True))."""
+    kinds = {}
+    for name, hint in typing.get_type_hints(Config).items():
+        args = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+        kinds[name] = (next(a for a in args if a is not type(None)), type(None) in args)
+    return kinds
+
+
+def check_types(cfg: Config) -> None:
+    """Refuse a value of the wrong type for its field, naming the field as the CLI and Python spell it:
+    an int field takes no 2.5, "2" or True; a float field no "0.4" (a whole number is fine, and is kept
+    as a float); a bool field no 1. Whole numbers of other types (numpy's) are kept as Python ints."""
+    for name in field_kinds():
+        value = checked(name, getattr(cfg, name))
+        if value is not getattr(cfg, name):
+            object.__setattr__(cfg, name, value)
+
+
+def checked(name: str, value, kind: type | None = None, optional: bool | None = None):
+    """``value`` if it has the type of the Config field ``name`` (or ``kind``), as that type; else ConfigError."""
+    field_kind, field_optional = field_kinds().get(name, (kind, bool(optional)))
+    kind, optional = kind or field_kind, field_optional if optional is None else optional
+    if value is None and optional:
+        return value
+    if kind is bool:
+        ok = isinstance(value, bool)
+    elif kind is int:
+        ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    elif kind is float:
+        ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    else:
+        ok = isinstance(value, kind)
+    if not ok:
+        raise ConfigError(f"--{name.replace('_', '-')} ({name}= in Python) must be {KINDS[kind]}"
+                          f"{' or None' if optional else ''}, got {value!r} ({type(value).__name__})")
+    return kind(value) if kind in (int, float) and type(value) is not kind else value
 
 
 def default_peak_epoch(epochs: int) -> int:

@@ -10,11 +10,9 @@ import inspect
 import math
 import re
 import sys
-import types
-import typing
 from pathlib import Path
 
-from .config import Config
+from .config import Config, field_kinds
 
 EXIT_BAD_INPUT = 2
 
@@ -33,20 +31,13 @@ def _field_help() -> dict[str, str]:
     return {m[1]: m[2].strip() for m in re.finditer(r"^    (\w+): [^#\n]*#\s*(.*)$", src, flags=re.M)}
 
 
-def _scalar_type(hint) -> type:
-    """int | None -> int; int -> int."""
-    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
-        return next(a for a in typing.get_args(hint) if a is not type(None))
-    return hint
-
-
 def add_config_flags(parser: argparse.ArgumentParser, names: tuple[str, ...] | None = None) -> None:
     """A flag for each Config field (or for ``names`` only), its help from the field's comment."""
-    hints, helps = typing.get_type_hints(Config), _field_help()
+    kinds, helps = field_kinds(), _field_help()
     for f in dataclasses.fields(Config):
         if names is not None and f.name not in names:
             continue
-        flag, kind = "--" + f.name.replace("_", "-"), _scalar_type(hints[f.name])
+        flag, kind = "--" + f.name.replace("_", "-"), kinds[f.name][0]
         text = f"{helps.get(f.name, '')} (default: {f.default})".strip()
         if kind is bool:
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=text)
@@ -69,7 +60,11 @@ def out_path(text: str) -> Path:
 
 
 def finite_float(text: str) -> float:
-    value = float(text)
+    """argparse type: a finite number ("nan", "inf" and words refused with what was given)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
     if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
     return value

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import PLACE_FIELDS, Config, ConfigError, Diverged, Interrupted, check_seeds
+from .outputs import POINT_ROW, SWEEP_FILES
 
 PRESET = {"max_lr": (0.05, 0.1, 0.2, 0.4, 0.8, 1.6), "schedule": ("one-cycle", "step"), "epochs": (24,)}
 MIN_LR_DIV = 100.0  # a grid point's LRMIN is LRMAX / 100 (Page's pair, 0.004 / 0.4) unless --min-lr is given
@@ -35,9 +36,6 @@ GRID_FIELDS = ("max_lr", "schedule", "epochs", "peak_epoch")  # the grid's own: 
 COLUMNS = ("point", "schedule", "epochs", "lr_min", "lr_max", "found", "seed", "status", "test_accuracy",
            "test_accuracy_tta", "diverged", "train_seconds", "commit", "host", "note")
 MEASURED = ("done", "diverged")  # a row that measured something: a finished run, or one that blew up
-SWEEP_FILES = ("sweep_config.json", "sweep.csv", "sweep.json", "lr_finder.json", "lr_finder.png", "sweep_lr.png",
-               "sweep_curves.png", "sweep_budget.png")
-POINT_ROW = "point.json"  # in a point's seed folder once it finished or diverged: its config and its row
 FOUND = "found"  # the name part of a point trained at the range test's pair
 
 
@@ -162,10 +160,7 @@ def saved_settings(out: Path) -> dict | None:
     path = out / "sweep_config.json"
     if not path.is_file():
         return None
-    saved = json.loads(path.read_text())
-    if "settings" in saved:
-        return saved["settings"]
-    return settings(Config.from_dict(saved), None)  # an older folder's file: the config alone
+    return json.loads(path.read_text())["settings"]
 
 
 @contextlib.contextmanager
@@ -174,21 +169,16 @@ def claimed_sweep(out: Path, base: Config, peak_epoch: int | None, *, overwrite:
     stopped (its grid may grow or shrink); one holding a sweep of other settings (the refusal names
     them) or another kind of run is refused (``overwrite`` clears it first). A sweep that ends
     before it kept any row leaves nothing behind."""
-    from .outputs import FIND_LR_OUTPUTS, RUN_FILES, TRAIN_OUTPUTS, claimed
+    from .outputs import claimed, replace_hint
 
     ours, theirs = settings(base, peak_epoch), saved_settings(out)
-    if not overwrite:
-        if theirs is not None and theirs != ours:
-            raise ConfigError(f"{out} holds a sweep of other settings ({'; '.join(differences(ours, theirs))}); "
-                              "pass another --out, or --overwrite to replace it")
-        held = [f for f in (*RUN_FILES, *FIND_LR_OUTPUTS) if (out / f).exists()] if theirs is None else []
-        if held:
-            raise ConfigError(f"{out} holds a train run or a range test ({', '.join(held)}), not a sweep; "
-                              "pass another --out, or --overwrite to replace it")
-    mine = theirs == ours and not overwrite
-    with claimed(out, overwrite=overwrite, resume=mine, outputs=(*SWEEP_FILES, *TRAIN_OUTPUTS)) as folder:
+    if not overwrite and theirs is not None and theirs != ours:
+        raise ConfigError(f"{out} holds a sweep of other settings ({'; '.join(differences(ours, theirs))}); "
+                          + replace_hint())
+    mine = theirs == ours and not overwrite  # the same sweep: it goes on; anything else is refused, or cleared
+    with claimed(out, overwrite=overwrite, resume=mine) as folder:
         new = not (out / "sweep_config.json").exists()
-        (out / "sweep_config.json").write_text(json.dumps({"settings": ours, "config": base.to_dict()}, indent=1))
+        (out / "sweep_config.json").write_text(json.dumps({"settings": ours}, indent=1))
         try:
             yield folder
         except BaseException:
@@ -237,18 +227,15 @@ def run_point(point: Point, seed: int, out: Path, data=None, code: dict | None =
 
 def kept_row(point: Point, seed: int, out: Path) -> dict | None:
     """The row of a run of this point and seed that ``out`` already holds, finished or diverged; else None."""
-    from .outputs import finished, same_run
+    from .outputs import same_run
 
     cfg, folder = dataclasses.replace(point.cfg, seed=seed), point_dir(out, point, seed)
     try:
         saved = json.loads((folder / POINT_ROW).read_text())
         same = same_run(cfg, Config.from_dict(saved["config"]))
     except (OSError, ValueError, KeyError, TypeError, ConfigError):
-        same = False
-    if same:
-        return {**base_row(point, seed), **saved["row"]}
-    m = finished(folder, cfg)  # a finished run of an older version, without its row
-    return {**base_row(point, seed), **_done(m)} if m is not None else None
+        return None
+    return {**base_row(point, seed), **saved["row"]} if same else None
 
 
 def base_row(point: Point, seed: int) -> dict:
@@ -347,7 +334,8 @@ def sweep_job(base: Config, out: Path, points: list[Point], *, seeds: int = 1, f
     todo = [(p, base.seed + i) for p in points for i in range(seeds)]
     ours = {(p.name, s) for p, s in todo} | {(r["point"], r["seed"]) for r in rows}
     rows += [r for r in earlier if (r["point"], r["seed"]) not in ours]  # a grid that changed keeps its earlier rows
-    print(f"sweep: {len(todo)} runs ({len(points)} points x {seeds} seeds) into {out}")
+    print(f"sweep: {len(todo)} run{'s' * (len(todo) != 1)} ({len(points)} point{'s' * (len(points) != 1)} x "
+          f"{seeds} seed{'s' * (seeds != 1)}) into {out}")
     trained, seconds, t_runs = 0, 0.0, time.perf_counter()
     try:
         for done, row in enumerate(runner.run(todo, out), start=1):

@@ -4,6 +4,7 @@ time, and left as they were found when a run fails before it trained anything.""
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import dataclasses
 import json
 import shutil
@@ -21,11 +22,13 @@ except ImportError:  # Windows: no advisory locks; runs into one folder are then
 TRAIN_OUTPUTS = ("config.json", "augmented.png", "lr_finder.png", "lr_finder.json", "checkpoint.pt", "history.csv", "metrics.json",
                  "lr_schedule.png", "accuracy.png", "loss.png", "confusion.png", "misclassified.png", "gradcam.png",
                  "gradcam_pairs.png")
-LEGACY_OUTPUTS = ("one_cycle.png",)  # lr_schedule.png's name in older run folders: cleared with the rest
 FIND_LR_OUTPUTS = ("config.json", "lr_finder.png", "lr_finder.json")
-RUN_FILES = ("config.json", "checkpoint.pt", "history.csv", "metrics.json", "repeats.json",
-             "sweep_config.json")  # a folder with one holds a run (or a sweep)
+SWEEP_FILES = ("sweep_config.json", "sweep.csv", "sweep.json", "lr_finder.json", "lr_finder.png", "sweep_lr.png",
+               "sweep_curves.png", "sweep_budget.png")
+POINT_ROW = "point.json"  # in a sweep point's seed folder once it finished or diverged: its config and its row
+REPEATS = "repeats.json"  # train --repeat's summary, once every seed finished
 LOCK = ".s11lib.lock"
+API_SPELLING = contextvars.ContextVar("api_spelling", default=False)  # True inside s11lib.train() & co: say overwrite=True
 FIGURE_SUFFIX = ".png"
 
 
@@ -90,12 +93,62 @@ class RunFolder:
         self.written.clear()
 
 
+def _run_folders(out: Path) -> list[Path]:
+    return [p for p in sorted(out.iterdir()) if p.is_dir() and (p / "config.json").is_file()] if out.is_dir() else []
+
+
+def held(out: Path) -> tuple[str, str] | None:
+    """What ``out`` holds of a command's: (kind, the words that say it), or None when nothing.
+
+    Kinds: "sweep", "repeat" (finished), "repeat-unfinished" (seed folders, no repeats.json yet),
+    "point" (a sweep's run), "finished" and "unfinished" (a train run), "range-test" (find-lr's),
+    "runs" (a folder of run folders: the notebook's tries), "run" (a config.json alone).
+    """
+    if not out.is_dir():
+        return None
+    if (out / "sweep_config.json").exists():
+        return "sweep", "a sweep (sweep_config.json)"
+    seeds = [p.name for p in out.glob("seed-*") if p.is_dir()]
+    if (out / REPEATS).exists():
+        return "repeat", f"a finished train --repeat run ({REPEATS})"
+    if seeds:
+        return "repeat-unfinished", f"an unfinished train --repeat run ({', '.join(sorted(seeds))})"
+    if (out / POINT_ROW).exists():
+        return "point", f"a sweep's run ({POINT_ROW})"
+    if (out / "metrics.json").exists():
+        return "finished", "a finished train run (metrics.json)"
+    if (out / "checkpoint.pt").exists():
+        return "unfinished", "an unfinished train run (checkpoint.pt)"
+    if (out / "lr_finder.json").exists():
+        return "range-test", "a range test (lr_finder.json, from find-lr)"
+    if (out / "config.json").exists():
+        return "run", "a run (config.json)"
+    runs = _run_folders(out)
+    if runs:
+        return "runs", f"a folder of runs ({', '.join(p.name + '/' for p in runs[:3])}{', ...' if len(runs) > 3 else ''})"
+    return None
+
+
+def refusal(out: Path, what: str, kind: str) -> str:
+    """Why ``out`` is refused and what works instead, spelled for the command line or for Python
+    (``api_spelling``): --resume only for an unfinished train run, never for a finished one."""
+    go_on = f"continue it with: python -m s11lib train --resume {out}; " if kind == "unfinished" else ""
+    return f"{out} holds {what}; {go_on}{replace_hint()}"
+
+
+def replace_hint() -> str:
+    """How to replace what a folder holds, or go elsewhere, as the caller spells it (command line or Python)."""
+    if API_SPELLING.get():
+        return "replace it with overwrite=True (which removes it), or pass another out"
+    return "replace it with --overwrite (which removes it), or pass another --out"
+
+
 @contextlib.contextmanager
-def claimed(out: Path, *, overwrite: bool = False, resume: bool = False, outputs=TRAIN_OUTPUTS,
-            run_files=RUN_FILES):
+def claimed(out: Path, *, overwrite: bool = False, resume: bool = False, goes_on: tuple[str, ...] = ()):
     """Hold ``out`` for one run: created, locked against a second run at the same time, and
-    refused when it already holds a run (unless resuming it, or ``overwrite``, which first
-    removes the old run's files). Yields a ``RunFolder``."""
+    refused when it already holds a command's result (``held``), unless resuming it, unless it is a
+    kind of result this command ``goes_on`` with, or with ``overwrite``, which first removes every
+    file and run folder of it. Yields a ``RunFolder``."""
     created = make_dirs(out)
     try:
         lock = open(out / LOCK, "a")
@@ -106,15 +159,11 @@ def claimed(out: Path, *, overwrite: bool = False, resume: bool = False, outputs
                 lock.close()
                 raise ConfigError(f"another run is writing into {out} right now; wait for it or pass another --out") from None
         try:
-            held = [f for f in run_files if (out / f).exists()]
-            if held and not resume:
-                if not overwrite and "sweep_config.json" in held:
-                    raise ConfigError(f"{out} holds a sweep (sweep_config.json); replace it with --overwrite, or pass "
-                                      "another --out")
+            there = held(out)
+            if there is not None and not resume and there[0] not in goes_on:
                 if not overwrite:
-                    raise ConfigError(f"{out} already holds a run ({', '.join(held)}); continue it with "
-                                      f"--resume {out}, replace it with --overwrite, or pass another --out")
-                clear(out, outputs)
+                    raise ConfigError(refusal(out, there[1], there[0]))
+                clear(out)
             yield RunFolder(out)
         finally:
             (out / LOCK).unlink(missing_ok=True)
@@ -123,16 +172,15 @@ def claimed(out: Path, *, overwrite: bool = False, resume: bool = False, outputs
         remove_empty(created)
 
 
-def clear(out: Path, outputs=TRAIN_OUTPUTS) -> None:
-    """Remove an old run's files from ``out``: its outputs, its summaries and its seed folders."""
-    for name in (*outputs, *LEGACY_OUTPUTS, "repeats.json", *FIND_LR_OUTPUTS):
+def clear(out: Path) -> None:
+    """Remove what any command wrote into ``out``: every file a train run, a range test, a repeat or a
+    sweep writes, its seed folders, a sweep's point folders and the run folders of a folder of runs."""
+    for name in dict.fromkeys((*TRAIN_OUTPUTS, *FIND_LR_OUTPUTS, *SWEEP_FILES, REPEATS, POINT_ROW)):
         (out / name).unlink(missing_ok=True)
-    for seed_dir in out.glob("seed-*"):
-        if seed_dir.is_dir():
-            shutil.rmtree(seed_dir)
-    for point in out.iterdir():  # a sweep's points: folders of seed folders
-        if point.is_dir() and any(p.is_dir() for p in point.glob("seed-*")):
-            shutil.rmtree(point)
+    for folder in out.iterdir():
+        if folder.is_dir() and (folder.name.startswith("seed-") or (folder / "config.json").is_file()
+                                or any(p.is_dir() for p in folder.glob("seed-*"))):
+            shutil.rmtree(folder)
 
 
 def checkpoint_file(path: Path) -> Path:

@@ -247,18 +247,18 @@ def sweep_lr(rows: Sequence[dict], colors: dict, found_lr_max: float | None = No
                    s=max(90, 300 - 110 * i),  # smaller on top of larger: stars at one accuracy both show
                    color=colors[("one-cycle", e)], edgecolors="black", label=f"one cycle at the found pair, {e} epochs")
     blown = [r for r in rows if r["status"] == "diverged"]
-    if blown:
-        kept = [r for r in blown if r["test_accuracy"] is not None]
-        ax.scatter([r["lr_max"] for r in kept], [r["test_accuracy"] for r in kept], marker="x", s=40, color="red",
-                   zorder=3, label="diverged (its last good epoch; on the axis: none)")
-        ax.scatter([r["lr_max"] for r in blown if r["test_accuracy"] is None], [0] * (len(blown) - len(kept)),
-                   marker="x", s=40, color="red", zorder=3, clip_on=False, transform=ax.get_xaxis_transform())
+    if blown:  # at the last good epoch's accuracy; at 0% when no epoch finished (the axis then reaches 0)
+        ax.scatter([r["lr_max"] for r in blown], [r["test_accuracy"] or 0.0 for r in blown], marker="x", s=40,
+                   color="red", zorder=3, label="diverged (its last good epoch's accuracy; 0: none finished)")
     if found_lr_max is not None:
         ax.axvline(found_lr_max, color="black", ls="--", lw=1, label=f"found LRMAX {found_lr_max:.3g}")
     if note:
         ax.text(0.01, 0.01, note, transform=ax.transAxes, fontsize=8, va="bottom", wrap=True)
     ax.set(xscale="log", xlabel="LRMAX", ylabel="final test accuracy (%)", title="Test accuracy against LRMAX")
     ticks = sorted({r["lr_max"] for r in grid if r["lr_max"] is not None})
+    shown = [*ticks, *(r["lr_max"] for r in rows if r["lr_max"]), *([found_lr_max] if found_lr_max else [])]
+    if shown:  # every swept value inside the axes, whatever was drawn at it
+        ax.set_xlim(min(shown) / 1.5, max(shown) * 1.5)
     ax.xaxis.set_major_locator(FixedLocator(ticks))
     ax.xaxis.set_major_formatter(FixedFormatter([f"{t:g}" for t in ticks]))
     ax.xaxis.set_minor_locator(NullLocator())

@@ -334,9 +334,6 @@ def _job(cfg: Config, folder: RunFolder, data: Cifar10 | None, resume: dict | No
             progress["doing"] = "drawing GradCAM maps"
             explain(state, results)
         folder.write(name, draw(state, fitted, results))
-    for old, new in figures.LEGACY_FIGURES.items():  # a resumed older run: its figure under the old name goes
-        if new in folder.written:
-            (folder / old).unlink(missing_ok=True)
     said = report(m)
     return m, said.splitlines()[0] if light else said
 
@@ -494,4 +491,6 @@ def gradcam_job(cfg: Config, ckpt: dict, path: Path, out: Path, *, layer: str, t
         fig = plots.misclassified(cams[target], mis.labels, mis.preds, mis.probs,
                                   title=f"GradCAM ({layer}) for the {target} class, {figures.order(cfg)}")
     plots.save(fig, out, close=True)
-    print(f"wrote {out} ({len(mis.labels)} misclassified of {len(data.test)} test images, from {data.source})")
+    wrong = int((outputs["preds"] != data.test.labels).sum())
+    print(f"wrote {out} (the {len(mis.labels)} worst of the {wrong} misclassified test images, of {len(data.test)}, "
+          f"from {data.source})")

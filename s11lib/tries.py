@@ -22,7 +22,7 @@ from pathlib import Path
 
 from .config import Config, InputError
 from .lr_rules import LRSearch
-from .outputs import FIND_LR_OUTPUTS, claimed, finished, same_range_test, same_run, saved_config, unfinished
+from .outputs import claimed, finished, held, same_range_test, same_run, saved_config, unfinished
 
 TRY, RANGE_TEST = "try", "range-test"  # folder names: try-1, try-2, ...; range-test-1, ...
 
@@ -67,7 +67,7 @@ def range_test(state, run_dir: Path) -> LRSearch:
               f"LRMIN {search.lr_min:.4g}, LRMAX {search.lr_max:.4g} ({search.note}); delete that folder to run it again")
         run.use_search(state, search)
         return search
-    with claimed(_new_folder(run_dir, RANGE_TEST), outputs=FIND_LR_OUTPUTS) as folder:
+    with claimed(_new_folder(run_dir, RANGE_TEST)) as folder:
         search = run.find_lr_job(state.cfg, folder, state.data)
     run.use_search(state, search)
     return search
@@ -156,13 +156,22 @@ def _history(folder: Path) -> list[dict]:
     return []
 
 
+def run_folders(run_dir: Path, *kinds: str) -> list[Path]:
+    """The run folders in ``run_dir`` that hold one of ``kinds`` (``outputs.held``), try-2 before try-10."""
+    def natural(p: Path) -> list:
+        return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", p.name)]
+
+    return sorted((p for p in Path(run_dir).iterdir() if p.is_dir() and (held(p) or ("",))[0] in kinds), key=natural)
+
+
 def tried(run_dir: Path) -> list[dict]:
-    """Every try in ``run_dir``: {"name", "lr_min", "lr_max", "source", "epochs", "done" (epochs trained),
-    "test_accuracy" (the last epoch's), "test_accuracy_tta" (finished tries), "finished", "history"}."""
+    """Every training run in ``run_dir`` (the notebook's tries, or any train runs' folders): {"name", "lr_min",
+    "lr_max", "source", "epochs", "done" (epochs trained), "test_accuracy" (the last epoch's),
+    "test_accuracy_tta" (finished runs), "finished", "history"}."""
     from .figures import lr_source
 
     rows = []
-    for folder in numbered(run_dir, TRY):
+    for folder in run_folders(run_dir, "finished", "unfinished"):
         cfg = saved_config(folder)
         if cfg is None:
             continue
@@ -177,18 +186,20 @@ def tried(run_dir: Path) -> list[dict]:
 
 
 def table(run_dir: Path) -> str:
-    """The tries side by side: pair, how it was found, epochs done, accuracy; then the saved range tests."""
+    """The training runs (the notebook's tries) side by side: pair, how it was found, epochs done, accuracy;
+    then the range tests."""
     rows = tried(run_dir)
-    lines = [f"{'try':<8} {'LRMIN':>9} {'LRMAX':>9}  {'LRs':<42} {'epochs':>7}  {'test acc':>8}  {'TTA':>6}  status"]
+    w = max([7, *(len(r["name"]) for r in rows)])
+    lines = [f"{'run':<{w}} {'LRMIN':>9} {'LRMAX':>9}  {'LRs':<42} {'epochs':>7}  {'test acc':>8}  {'TTA':>6}  status"]
     for r in rows:
         acc = f"{r['test_accuracy']:.2f}" if r["test_accuracy"] is not None else "-"
         tta = f"{r['test_accuracy_tta']:.2f}" if r["test_accuracy_tta"] is not None else "-"
         pair = [f"{v:>9.4g}" if v is not None else f"{'-':>9}" for v in (r["lr_min"], r["lr_max"])]
-        lines.append(f"{r['name']:<8} {pair[0]} {pair[1]}  {r['source']:<42} {r['done']:>3}/{r['epochs']:<3}  {acc:>8}  "
-                     f"{tta:>6}  {'finished' if r['finished'] else 'unfinished: rerun its training cell to continue it'}")
+        lines.append(f"{r['name']:<{w}} {pair[0]} {pair[1]}  {r['source']:<42} {r['done']:>3}/{r['epochs']:<3}  {acc:>8}  "
+                     f"{tta:>6}  {'finished' if r['finished'] else 'unfinished: its training cell or train --resume continues it'}")
     if not rows:
-        lines.append("(no try yet)")
-    for folder in numbered(run_dir, RANGE_TEST):
+        lines.append("(no training run yet)")
+    for folder in run_folders(run_dir, "range-test"):
         try:
             found = json.loads((folder / "lr_finder.json").read_text())
         except (OSError, ValueError):

@@ -1,4 +1,4 @@
-"""Issue 17: every failure says the truth in one line and leaves a way on; nothing hurts the machine."""
+"""Every failure says the truth in one line and leaves a way on; nothing hurts the machine."""
 
 from __future__ import annotations
 
@@ -116,7 +116,7 @@ def test_find_lr_never_overwrites_a_train_run_or_an_earlier_range_test(tmp_path,
     before = sorted(p.name for p in run_dir.iterdir())
     args = ["find-lr", "--data", str(learnable), "--finder-iters", "8", "--batch-size", "25", "--workers", "0",
             "--device", "cpu", "--no-progress", "--out"]
-    one_error(main([*args, str(run_dir)]), capsys.readouterr().err, "already holds a run")
+    one_error(main([*args, str(run_dir)]), capsys.readouterr().err, "holds a finished train run (metrics.json)")
     assert sorted(p.name for p in run_dir.iterdir()) == before
     assert main([*args, str(tmp_path / "lr")]) == 0
     one_error(main([*args, str(tmp_path / "lr")]), capsys.readouterr().err, "--overwrite")
@@ -163,6 +163,7 @@ def test_the_messages_name_the_notebooks_knobs_too():
     (["train", "--resume", "DIR", "--out", "x"], "python -m s11lib train: --resume continues a run with its own config"),
     (["train", "--epochs", "3"], "python -m s11lib train: train needs --out DIR"),
     (["train", "--out", "OUT", "--epochs", "1"], "the shortest run is --epochs 2 --peak-epoch 1"),
+    (["sweep", "--out", "OUT", "--max-lr", "abc"], "python -m s11lib sweep: argument --max-lr: must be a number, got 'abc'"),
 ])
 def test_flag_errors_are_one_line_of_the_command_they_belong_to(args, message, tmp_path, cli):
     code, err = cli(*[str(tmp_path) if a == "DIR" else str(tmp_path / "o") if a == "OUT" else a for a in args])
@@ -217,7 +218,7 @@ def test_every_flag_has_help_and_the_zigzag_shows_its_defaults():
             if action.option_strings and action.dest != "help":
                 assert action.help and not action.help.startswith("(default"), (name, action.option_strings)
     zigzag = commands["zigzag"].format_help()
-    assert "(default: 0.001)" in zigzag and "(default: 500)" in zigzag
+    assert "(default: 0.001)" in zigzag and "(default: 500)" in zigzag and "(default: None)" not in zigzag
     assert "`" not in parser.format_help()
 
 

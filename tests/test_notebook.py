@@ -110,7 +110,7 @@ def test_the_notebook_in_one_live_kernel_tells_the_truth_at_every_rerun(notebook
         results = next(s for s in said if s.startswith("test_accuracy "))
         assert f"test_accuracy        {m['test_accuracy']:.4g}\n" in results and "lr_rule              None" in results
         assert "shown, not trained again" in second.run(cells[train])  # rerun unchanged: shown
-        table = next(s for s in said if s.startswith("try "))
+        table = next(s for s in said if s.startswith("run "))
         assert [line.split()[0] for line in table.splitlines()[1:3]] == ["try-1", "try-2"] and "given" in table
     finally:
         second.close()

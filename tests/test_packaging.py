@@ -83,6 +83,9 @@ def test_installed_outside_the_checkout_it_answers_and_trains(wheel, learnable, 
     assert run(s11, "--version", cwd=tmp_path).stdout == f"s11lib {PROJECT['version']}\n"
     helped = run(s11, "--help", cwd=tmp_path)
     assert helped.returncode == 0 and "train" in helped.stdout and "sweep" in helped.stdout
+    assert helped.stdout.startswith("usage: s11 ")  # named as it was called
+    wrong = run(s11, "train", "--epoch", "3", cwd=tmp_path)
+    assert wrong.stderr == "error: s11 train: unrecognized arguments: --epoch 3 (see s11 train --help)\n"
     # the range test too, its output captured as a log redirected to a file is: no progress bars in it
     trained = run(python, "-m", "s11lib", "train", "--data", learnable, "--out", "run", "--finder-iters", "8",
                   "--epochs", "2", "--peak-epoch", "1", "--batch-size", "25", "--workers", "0", "--device", "cpu",
@@ -99,8 +102,9 @@ def test_installed_outside_the_checkout_it_answers_and_trains(wheel, learnable, 
 
 
 def test_the_python_api_imports_no_torch_until_called_and_runs_the_clis_jobs(learnable, tmp_path):
-    probe = "import sys, s11lib; print(sorted(m for m in ('torch', 'ray', 'albumentations') if m in sys.modules))"
-    assert run(sys.executable, "-c", probe, cwd=ROOT).stdout == "[]\n"
+    probe = ("import sys, s11lib; print(sorted(m for m in ('torch', 'ray', 'albumentations') if m in sys.modules), "
+             "[n for n in dir(s11lib) if not n.startswith('_')])")
+    assert run(sys.executable, "-c", probe, cwd=ROOT).stdout == "[] ['find_lr', 'sweep', 'train']\n"
     import signal
 
     import s11lib
@@ -113,5 +117,6 @@ def test_the_python_api_imports_no_torch_until_called_and_runs_the_clis_jobs(lea
     rows = s11lib.sweep(out=tmp_path / "s", data=str(learnable), max_lr=0.2, schedule="one-cycle", epochs=2,
                         found=False, batch_size=50, workers=0, device="cpu", progress=False)
     assert [(r["point"], r["test_accuracy"]) for r in rows] == [("one-cycle-e2-lr0.2", metrics["test_accuracy"])]
-    with pytest.raises(s11lib.config.InputError, match="already holds a run"):
+    with pytest.raises(s11lib.config.InputError, match=r"holds a finished train run \(metrics.json\); replace it with "
+                                                      r"overwrite=True \(which removes it\), or pass another out$"):
         s11lib.train(out=tmp_path / "a", data=str(learnable))

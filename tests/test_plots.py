@@ -123,11 +123,25 @@ def test_sweep_lr_ticks_the_swept_lrs_and_keeps_diverged_runs_out_of_the_lines()
     assert lines["step, 2 epochs"].get_color() != oc2.get_color()
     labels = ax.get_legend_handles_labels()[1]
     assert "one cycle at the found pair, 2 epochs" in labels and "one cycle at the found pair, 4 epochs" in labels
-    assert "diverged (its last good epoch; on the axis: none)" in labels and "found LRMAX 0.3" in labels
+    assert "diverged (its last good epoch's accuracy; 0: none finished)" in labels and "found LRMAX 0.3" in labels
     stars = {c.get_label(): c for c in ax.collections}
     assert tuple(stars["one cycle at the found pair, 4 epochs"].get_facecolor()[0]) == colors[("one-cycle", 4)]
     note = plots.sweep_lr(SWEEP_ROWS[:4], colors, note="range test cannot be trusted (flat): no found point trained")
     assert "range test cannot be trusted" in note.texts[0].get_text()
+
+
+def test_a_run_that_diverged_in_its_first_epoch_is_drawn_inside_the_axes_at_its_tick():
+    """README's small sweep: LR 0.4 finished, LR 50 blew up before any epoch finished."""
+    rows = [{"point": "one-cycle-e2-lr0.4", "schedule": "one-cycle", "epochs": 2, "found": False, "lr_max": 0.4,
+             "seed": 1, "status": "done", "test_accuracy": 21.5},
+            {"point": "one-cycle-e2-lr50", "schedule": "one-cycle", "epochs": 2, "found": False, "lr_max": 50.0,
+             "seed": 1, "status": "diverged", "test_accuracy": None}]
+    ax = plots.sweep_lr(rows, plots.sweep_colors({("one-cycle", 2)}))
+    cross = next(c for c in ax.collections if c.get_label().startswith("diverged"))
+    (x, y), = cross.get_offsets().tolist()
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    assert (x, y) == (50.0, 0.0) and x0 < 0.4 and x1 > 50 and y0 <= 0 <= y1
+    assert list(ax.get_xticks()) == [0.4, 50.0]
 
 
 def test_sweep_colors_are_one_per_schedule_and_length():

@@ -72,9 +72,12 @@ def test_the_find_lr_command_finds_the_smoke_runs_pair(smoke, offline_copy, tmp_
     assert found["trusted"] and (found["lr_min"], found["lr_max"]) == (trained["min_lr"], trained["max_lr"])
 
 
-def test_the_gradcam_command_draws_the_smoke_runs_mistakes(smoke, offline_copy, tmp_path):
+def test_the_gradcam_command_draws_the_smoke_runs_mistakes(smoke, offline_copy, tmp_path, capsys):
     assert main(argv(GRADCAM, offline_copy, smoke.parent.parent)) == 0
     assert (smoke / "gradcam_both.png").stat().st_size > 0
+    confusion = json.loads((smoke / "metrics.json").read_text())["confusion_matrix"]
+    wrong = 200 - sum(confusion[i][i] for i in range(10))
+    assert f"(the 25 worst of the {wrong} misclassified test images, of 200, from ImageFolder" in capsys.readouterr().out
 
 
 def test_the_notebooks_smoke_command_gives_the_smoke_runs_numbers(smoke, notebook_smoke):

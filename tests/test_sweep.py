@@ -1,4 +1,4 @@
-"""``python -m s11lib sweep`` (issue 24) on tiny data: the grid's rows and figures, each point the
+"""``python -m s11lib sweep`` on tiny data: the grid's rows and figures, each point the
 same job as ``train``, an interrupted sweep going on where it stopped, a diverging point and an
 untrusted range test recorded as rows, and bad input refused before any work."""
 
@@ -120,8 +120,8 @@ def test_a_sweep_refuses_a_folder_that_holds_a_run_and_train_refuses_a_sweep(swe
     (tmp_path / "metrics.json").write_text("{}")
     assert main(["sweep", "--data", str(learnable), "--out", str(tmp_path), *GRID]) == 2
     err = capsys.readouterr().err
-    assert f"{tmp_path} holds a train run or a range test (metrics.json), not a sweep; pass another --out, or " \
-           "--overwrite to replace it" in err and "--resume" not in err
+    assert f"{tmp_path} holds a finished train run (metrics.json); replace it with --overwrite (which removes it), " \
+           "or pass another --out" in err and "--resume" not in err
     assert main(["train", "--data", str(learnable), "--out", str(swept), "--min-lr", "0.01", "--max-lr", "0.1",
                  *TINY]) == 2
     err = capsys.readouterr().err
@@ -135,13 +135,15 @@ def test_train_repeat_checks_every_seed_before_any_work(tmp_path, capsys):
 
 
 def test_the_grid_grows_in_every_list_and_a_refusal_names_what_differs(learnable, tmp_path, capsys):
-    """A 2-epoch sweep grows by --epochs 2 3, by a seed and a schedule, keeping its finished run
-    untouched; another --subset is refused with the setting named, here and in OUT."""
+    """A 2-epoch sweep grows by --epochs 2 3 (the grid's lists are left out of the settings two runs into
+    one OUT must share: a seed or a schedule more is the same case), keeping its finished run untouched;
+    another --subset is refused with the setting named, here and in OUT."""
     base = ["sweep", "--data", str(learnable), "--out", str(tmp_path), "--max-lr", "0.05", "--schedule", "one-cycle",
             "--no-found", "--batch-size", "50", "--workers", "0", "--device", "cpu", "--no-progress"]
     assert main([*base, "--epochs", "2"]) == 0
     first = tmp_path / "one-cycle-e2-lr0.05" / "seed-1" / "metrics.json"
-    stamp, capsys_out = first.stat().st_mtime_ns, capsys.readouterr()
+    stamp = first.stat().st_mtime_ns
+    assert f"sweep: 1 run (1 point x 1 seed) into {tmp_path}" in capsys.readouterr().out
     assert main([*base, "--epochs", "2", "3"]) == 0
     assert first.stat().st_mtime_ns == stamp and "kept from an earlier run" in capsys.readouterr().out
     assert [(r["point"], r["status"]) for r in rows(tmp_path)] == [("one-cycle-e2-lr0.05", "done"),
@@ -149,8 +151,8 @@ def test_the_grid_grows_in_every_list_and_a_refusal_names_what_differs(learnable
     assert (tmp_path / "sweep_budget.png").exists()
     assert main([*base, "--epochs", "2", "--subset", "50"]) == 2
     err = capsys.readouterr().err
-    assert err == (f"error: {tmp_path} holds a sweep of other settings (--subset 50 here, unset in OUT); pass another "
-                   "--out, or --overwrite to replace it\n")
+    assert err == (f"error: {tmp_path} holds a sweep of other settings (--subset 50 here, unset in OUT); replace it "
+                   "with --overwrite (which removes it), or pass another --out\n")
     assert first.stat().st_mtime_ns == stamp and len(rows(tmp_path)) == 2  # a shorter list keeps the rows too
 
 
