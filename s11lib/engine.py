@@ -105,9 +105,9 @@ def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     "auto" is bf16 on CUDA chips with bf16 tensor cores (Ampere, compute capability 8, and
     later), fp16 with a grad scaler on older ones such as Colab's T4 (where
     ``torch.cuda.is_bf16_supported()`` can say yes because bf16 is emulated, slowly); bf16 on a
-    CPU with native bf16 (``cpu_bf16``; reported at 12f288e on a 2-core AMD EPYC with
-    AVX512-BF16: 296 img/s against fp32's 154), fp32 on other CPUs, where bf16 is emulated and
-    slower than fp32 (``bench/cpu_precision.py``; bench/RESULTS.md section 9), and on MPS.
+    CPU with native bf16 (``cpu_bf16``; about twice fp32's speed on a 2-core AMD EPYC with
+    AVX512-BF16, bench/RESULTS.md section 9), fp32 on other CPUs, where bf16 is emulated and
+    slower than fp32 (``bench/cpu_precision.py``, the same section), and on MPS.
     """
     if precision == "auto":
         if device.type == "cpu":
@@ -166,8 +166,8 @@ def seed_everything(seed: int) -> None:
 def channels_last(device: torch.device) -> bool:
     """Whether images and weights go NHWC on ``device``: on CUDA (the fast layout on tensor cores) and on the
     CPU, where oneDNN's NHWC kernels were faster in both precisions wherever measured (bench/RESULTS.md
-    section 9: 57.8 -> 67.5 img/s fp32 on a 2-core AMD EPYC with AVX2; 154 -> 188 fp32 and 296 -> 339 bf16
-    reported at 12f288e on one with AVX512-BF16)."""
+    section 9: 57.8 -> 67.5 img/s fp32 on a 2-core AMD EPYC with AVX2, and on one with AVX512-BF16 in both
+    precisions)."""
     return device.type in ("cuda", "cpu")
 
 

@@ -1,5 +1,5 @@
 """The GPU scripts run rarely and on borrowed time: check here, on the CPU and on the tiny
-fixture, that they run end to end and that what they record is what the issue asks for."""
+fixture, that they run end to end and that they record what their docstrings promise."""
 
 import json
 import os

@@ -1,6 +1,6 @@
 """The fp16 path that Colab's T4 takes (``--precision auto`` picks fp16 there, where bf16 is slow),
 run on the CPU below the CLI on a tiny model and batch: autocast in fp16 and the GradScaler's
-scale, unscale, skipped step on inf and update, in training and in the range test (issue 23)."""
+scale, unscale, skipped step on inf and update, in training and in the range test."""
 
 import pytest
 import torch

@@ -1,4 +1,4 @@
-"""Issue 5: bad input gets one clear line (exit 2), runs resume exactly, same seed same result."""
+"""Bad input gets one clear line (exit 2), runs resume exactly, same seed same result."""
 
 from __future__ import annotations
 
@@ -218,8 +218,8 @@ def test_nan_loss_stops_with_the_epoch_and_the_lr(tmp_path, capsys, sources):
 
 
 def test_a_run_that_blew_up_without_a_nan_stops_too(tmp_path, capsys, sources):
-    """LR 50: the loss reaches millions and the net scores 10%, all finite; before, the run finished
-    with exit 0 and drew GradCAM of a dead net (the real archive's case: tests/test_docs.py)."""
+    """LR 50: the loss reaches millions and the net scores 10%, all finite: the run stops as diverged
+    (the real archive's case is docs/errors.md's command, run by tests/test_readme.py)."""
     code, err = run_main(["train", "--data", sources["folder"], "--out", tmp_path / "out", "--schedule", "constant",
                           "--min-lr", "0.5", "--max-lr", "50", "--workers", "0", *TINY_RUN], capsys)
     assert_one_error(code, err, "error: the training loss reached", expected_code=3)
@@ -365,8 +365,8 @@ def test_ctrl_c_stops_the_suite_even_when_a_test_takes_it_as_the_clis_interrupt(
 
 
 def test_a_ctrl_c_just_after_a_finished_run_prints_nothing_and_changes_nothing(learnable, tmp_path):
-    """The test loader's workers used to stop at the exit, where a late Ctrl-C printed an 18-line
-    "Exception ignored in _MultiProcessingDataLoaderIter.__del__" traceback (3 times of 3 before the fix)."""
+    """A Ctrl-C landing in the teardown, where the test loader's workers stop, prints no traceback (such as
+    the 18 lines of "Exception ignored in _MultiProcessingDataLoaderIter.__del__") and changes nothing."""
     run = subprocess.Popen([sys.executable, "-m", "s11lib", "train", "--data", str(learnable), "--out", str(tmp_path / "o"),
                             "--min-lr", "0.01", "--max-lr", "0.1", "--workers", "2", *TINY_RUN],
                            cwd=Path(__file__).resolve().parents[1], stdout=subprocess.PIPE, stderr=subprocess.PIPE,

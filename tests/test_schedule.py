@@ -62,7 +62,7 @@ def test_zigzag_values_at_known_iterations():
 @pytest.mark.parametrize("steps", [1, 2, 3])
 @pytest.mark.parametrize("epochs, peak", [(2, 1), (3, 1), (3, 2)])
 def test_any_length_keeps_the_shape(steps, epochs, peak):
-    """One batch an epoch used to divide by zero in torch's OneCycleLR and in one_cycle_lr."""
+    """Any length keeps the cycle's shape, one batch an epoch too (torch's OneCycleLR divides by zero there)."""
     lrs, group = scheduled_lrs(steps_per_epoch=steps, epochs=epochs, peak=peak)
     top = peak * steps - 1  # the last batch of the peak epoch
     assert lrs[top] == pytest.approx(LR_MAX) and int(np.argmax(lrs)) == top
