@@ -65,13 +65,13 @@ def sweep(out: str | _Path, *, max_lr=None, schedule=None, epochs=None, repeat: 
           ray_cpus: float = 2.0, ray_timeout: float | None = None, **fields) -> list[dict]:
     """A grid of schedules x LRMAX x epochs (x ``repeat`` seeds) beside one cycle at the found pair, as
     ``s11 sweep``; returns the rows (sweep.csv's). ``ray="auto"`` (or an address, or "local") runs
-    each run as a Ray task. The lists default to the preset (``s11lib.grid.PRESET``).
+    each run as a Ray task. The lists default to the preset (``s11lib.sweep_plan.PRESET``).
 
     Raises:
-        s11lib.grid.NothingMeasured: every run failed.
+        s11lib.sweep_report.NothingMeasured: every run failed.
     """
     from .commands import api_call, cmd_sweep
-    from .grid import PRESET
+    from .sweep_plan import PRESET
 
     given = {"max_lr": max_lr, "schedule": schedule, "epochs": epochs}
     lists = {k: list(PRESET[k] if v is None else [v] if isinstance(v, (int, float, str)) else v)

@@ -22,7 +22,9 @@ from .commands import (ZIGZAG_MAX_CYCLES, cmd_find_lr, cmd_gradcam, cmd_repeat, 
                        cmd_sweep, cmd_train, cmd_zigzag)
 from .config import Config, Diverged, InputError, Interrupted
 from .flags import EXIT_BAD_INPUT, Parser, add_config_flags, config_from_args, finite_float, out_path
-from .grid import CONNECT_SECONDS, MAX_RUNS, PRESET, NothingMeasured
+from .sweep_plan import MAX_RUNS, PRESET
+from .sweep_report import NothingMeasured
+from .sweep_run import CONNECT_SECONDS
 
 EXIT_NOTHING_MEASURED, EXIT_DIVERGED, EXIT_INTERRUPTED = 1, 3, 130
 GRADCAM_TARGETS = ("predicted", "true", "both")

@@ -131,7 +131,7 @@ def cmd_sweep(given: dict, out: Path, lists: dict, *, seeds: int = 1, found: boo
         given: Config fields other than the grid's lists.
         lists: the grid's lists, {"max_lr": [...], "schedule": [...], "epochs": [...]}.
     """
-    from . import grid
+    from . import sweep_plan, sweep_report, sweep_run
     from .config import checked
 
     for name, values in lists.items():  # the grid's lists and the sweep's own numbers, as Config checks its fields
@@ -139,23 +139,23 @@ def cmd_sweep(given: dict, out: Path, lists: dict, *, seeds: int = 1, found: boo
     seeds, max_runs = checked("repeat", seeds, int, False), checked("max_runs", max_runs, int, True)
     ray_gpus, ray_cpus = checked("ray_gpus", ray_gpus, float, False), checked("ray_cpus", ray_cpus, float, False)
     ray_timeout = checked("ray_timeout", ray_timeout, float, True)
-    peak = given.pop("peak_epoch", None)  # checked against every listed length by grid.grid
+    peak = given.pop("peak_epoch", None)  # checked against every listed length by sweep_plan.grid_points
     base = Config.from_dict({**given, "epochs": max(lists["epochs"])})  # the grid's longest run carries the other flags
     spans = dict(max_lrs=lists["max_lr"], schedules=lists["schedule"], epochs=lists["epochs"], peak_epoch=peak)
-    max_runs = grid.MAX_RUNS if max_runs is None else max_runs
+    max_runs = sweep_plan.MAX_RUNS if max_runs is None else max_runs
     peak = checked("peak_epoch", peak)
-    grid.plan(base, **spans, seeds=seeds, found=found, max_runs=max_runs)  # settings first, as for every command
+    sweep_plan.plan(base, **spans, seeds=seeds, found=found, max_runs=max_runs)  # settings first, as for every command
     runner = None
     if ray is not None:
         from .ray_sweep import RayRunner
 
         runner = RayRunner(ray, gpus=ray_gpus, cpus=ray_cpus,
-                           timeout=grid.CONNECT_SECONDS if ray_timeout is None else ray_timeout)
-    for note in grid.duplicates({f"--{k.replace('_', '-')}": v for k, v in lists.items()}):
+                           timeout=sweep_run.CONNECT_SECONDS if ray_timeout is None else ray_timeout)
+    for note in sweep_plan.duplicates({f"--{k.replace('_', '-')}": v for k, v in lists.items()}):
         print(note)
-    rows = grid.run(base, out, **spans, seeds=seeds, found=found, overwrite=overwrite, max_runs=max_runs,
+    rows = sweep_run.run_sweep(base, out, **spans, seeds=seeds, found=found, overwrite=overwrite, max_runs=max_runs,
                     runner=runner)
-    finished(grid.table(rows))
+    finished(sweep_report.table(rows))
     return rows
 
 
@@ -179,7 +179,7 @@ def cmd_summary(folder: Path | None = None) -> None:
         raise ConfigError(f"{folder} is a file; pass a sweep's --out or a run folder")
     kind = (held(folder) or ("nothing", ""))[0]
     if kind == "sweep" and (folder / "sweep.json").is_file():
-        from .grid import check_measured, table
+        from .sweep_report import check_measured, table
 
         rows = json.loads((folder / "sweep.json").read_text())
         print(table(rows))

@@ -14,11 +14,9 @@ pipeline (``augment.py``, ``loaders.py``) never cares where the images came from
 
 from __future__ import annotations
 
-import contextlib
 import io
 import pickle
 import tarfile
-import tempfile
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -26,7 +24,7 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from .config import CLASSES, InputError
+from .config import CLASSES, ConfigError, InputError
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".zip")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
@@ -126,23 +124,17 @@ def balanced_indices(labels: np.ndarray, n: int) -> np.ndarray:
 def _read_torchvision(data_dir: str) -> tuple[Split, Split]:
     import torchvision
 
-    folder = Path(data_dir)
-    if folder.exists() and not folder.is_dir():
-        raise DataError(f"--data-dir {data_dir} is a file; name a folder to download CIFAR-10 into")
-    created = [p for p in (folder, *folder.absolute().parents) if not p.exists()]  # removed again if the download fails
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as e:
-        raise DataError(f"cannot write into --data-dir {data_dir} ({e.strerror or e}); name a writable folder, "
-                        "or pass --data PATH to a local copy") from None
+    from .outputs import make_dirs, remove_empty
+
+    try:  # the folders made are removed again if the download fails
+        created = make_dirs(Path(data_dir), "--data-dir", "name a writable folder to download CIFAR-10 into, or pass "
+                                                          "--data PATH to a local copy")
+    except ConfigError as e:
+        raise DataError(str(e)) from None
     try:
         splits = [torchvision.datasets.CIFAR10(root=data_dir, train=t, download=True) for t in (True, False)]
     except (OSError, RuntimeError) as e:  # URLError is an OSError
-        for p in created:  # innermost first; a folder the download left files in stays
-            with contextlib.suppress(OSError):
-                p.rmdir()
+        remove_empty(created)  # innermost first; a folder the download left files in stays
         raise DataError(
             f"could not download CIFAR-10 into {data_dir} ({e.__class__.__name__}: {e}); "
             "without internet, pass --data PATH (in the notebook: S11_DATA=PATH) to a local copy (ImageFolder folder "

@@ -32,19 +32,20 @@ API_SPELLING = contextvars.ContextVar("api_spelling", default=False)  # True ins
 FIGURE_SUFFIX = ".png"
 
 
-def refuse_file(folder: Path) -> None:
+def refuse_file(folder: Path, what: str = "output folder", hint: str = "pass a folder") -> None:
     """An output folder that names an existing file is refused (at once: before torch or the data are loaded)."""
     if folder.exists() and not folder.is_dir():
-        raise ConfigError(f"output folder {folder} is a file; pass a folder")
+        raise ConfigError(f"{what} {folder} is a file; {hint}")
 
 
-def make_dirs(folder: Path) -> list[Path]:
+def make_dirs(folder: Path, what: str | None = None, hint: str = "pass a writable folder") -> list[Path]:
     """Create ``folder`` and its missing parents now and check it takes files; returns the folders created.
+    ``what`` names the folder in the messages (an output folder by default), ``hint`` says what to do.
 
     Raises:
         ConfigError: ``folder`` is a file, or cannot be created or written into.
     """
-    refuse_file(folder)
+    refuse_file(folder, what or "output folder", hint)
     missing = [p for p in (folder, *folder.absolute().parents) if not p.exists()]
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -52,7 +53,8 @@ def make_dirs(folder: Path) -> list[Path]:
             pass
     except OSError as e:
         remove_empty(missing)
-        raise ConfigError(f"cannot write into {folder} ({e.strerror or e}); pass a writable folder") from None
+        named = f"{what} {folder}" if what else folder
+        raise ConfigError(f"cannot write into {named} ({e.strerror or e}); {hint}") from None
     return missing
 
 

@@ -1,4 +1,4 @@
-"""A sweep's runs as Ray tasks (issue 25): the same ``grid.run_point`` per (point, seed), one
+"""A sweep's runs as Ray tasks: the same ``sweep_run.run_point`` per (point, seed), one
 task each, on a cluster or on a Ray started here for the sweep; the files of each finished run
 come back to the driver and land in the same OUT layout as a local sweep's, so sweep.csv, the
 figures, ``summary`` and a rerun work the same whichever way the runs ran.
@@ -21,7 +21,8 @@ from pathlib import Path
 from . import provenance
 from .config import Config, ConfigError, InputError, Interrupted
 from .outputs import LOCK
-from .grid import CONNECT_SECONDS, Point, base_row, kept_row, run_point, saved_pair
+from .sweep_plan import Point
+from .sweep_run import CONNECT_SECONDS, base_row, run_point, saved_pair
 
 RETRIES = 2  # a task lost with its worker or node (a crash, out of memory) runs again this often, then is a failed row
 INSTALL = "pip install 'ray>=2.31'"
@@ -86,7 +87,7 @@ def _point_task(cfg: dict, found: bool, seed: int, code: dict) -> tuple[dict, di
 def _find_task(cfg: dict) -> dict[str, bytes]:
     """On a worker: the range test for the found points; returns lr_finder.json and lr_finder.png."""
     from .datasets import load_cifar10
-    from .grid import find_pair
+    from .sweep_run import find_pair
 
     base = Config.from_dict(cfg)
     with tempfile.TemporaryDirectory() as tmp:
@@ -154,17 +155,15 @@ class RayRunner:
         return saved_pair(out)
 
     def run(self, todo, out: Path):
-        """Yield each (point, seed)'s row as its task finishes; kept runs first, without a task."""
+        """A task for each (point, seed) of ``todo`` (runs that ``out`` does not hold yet); yield each row as
+        its task finishes."""
         ray = self.ray
         task = ray.remote(_point_task).options(**self.resources, max_retries=RETRIES, retry_exceptions=False)
-        pending, code = {}, provenance.code()
+        code = provenance.code()  # the driver's: a worker's copy of s11lib is no checkout
+        pending = {}
         try:
             for point, seed in todo:
-                kept = kept_row(point, seed, out)
-                if kept is not None:
-                    yield {**kept, "kept": True}
-                else:
-                    pending[task.remote(point.cfg.to_dict(), point.found, seed, code)] = (point, seed)
+                pending[task.remote(point.cfg.to_dict(), point.found, seed, code)] = (point, seed)
             while pending:
                 [ref], _ = ray.wait(list(pending), num_returns=1)
                 point, seed = pending.pop(ref)

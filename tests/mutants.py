@@ -1,16 +1,26 @@
 """Put each bug back, one at a time, and check that its test fails: a test earns its place by
 catching its bug. Not collected by pytest (a script): run it from the repository root,
 
-    python tests/mutants.py          # every mutation
-    python tests/mutants.py 3 5      # some of them
+    python tests/mutants.py            # every row; the record goes to bench/results/mutants/
+    python tests/mutants.py 3 5        # some rows (printed, not recorded)
+    python tests/mutants.py --check    # every row's file, right code and tests exist; nothing is mutated
 
 Each row: the file, the right code, the bug, and the test that must catch it. The file is
-restored after each run, whatever happens.
+restored after each run, whatever happens. A row is CAUGHT when its test fails with the bug in
+(pytest's exit 1), MISSED when it passes (exit 0), and BROKEN when pytest could not run it at
+all (2: interrupted or a collection error, 3: internal error, 4: usage error such as a test that
+does not exist, 5: no test collected): a broken row is never a catch, and it makes the exit
+status non-zero, as a missed one does.
 """
+import datetime
 import os
 import pathlib
+import platform
 import subprocess
 import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+RECORDS = ROOT / "bench" / "results" / "mutants"
 
 MUTATIONS = [
  ("s11lib/run.py", '("true", mis.labels)', '("true", mis.preds)', "tests/test_run.py::test_the_true_class_maps_come_from_the_true_classes"),
@@ -27,7 +37,7 @@ MUTATIONS = [
  ("s11lib/lr_rules.py", '    if rise == usable and not went_nan:', '    if rise == usable:', "tests/test_lr_rules.py::test_a_sweep_cut_short_by_nan_says_so_and_is_read_up_to_the_nan"),
  ("s11lib/run.py", '    if not search.trusted:\n        shown', '    if False:\n        shown', "tests/test_run.py::test_train_refuses_an_untrusted_range_test_and_leaves_nothing"),
  ("s11lib/lr_rules.py", 'lr_max = float(np.exp(np.median(np.log([t.lr_max for t in tests]))))', 'lr_max = float(np.median([t.lr_max for t in tests]))', "tests/test_lr_rules.py::test_the_median_of_several_tests_takes_each_lr_s_median_and_warns_on_a_wide_spread"),
- ("s11lib/outputs.py", '    for seed_dir in out.glob("seed-*"):', '    for seed_dir in []:', "tests/test_dead_ends.py::test_repeat_overwrite_removes_the_seeds_it_no_longer_trains"),
+ ('s11lib/outputs.py', '            shutil.rmtree(folder)', '            pass', 'tests/test_dead_ends.py::test_repeat_overwrite_removes_the_seeds_it_no_longer_trains'),
  ("s11lib/run.py", '    if resume is None and not progress["epoch"]:\n        folder.discard()', '    if False:\n        folder.discard()', "tests/test_dead_ends.py::test_a_found_lrmax_below_the_given_min_lr_leaves_nothing"),
  ("s11lib/schedule.py", '    iterations = np.arange(2 * cycles + 1, dtype=np.int64) * step_size', '    iterations = np.arange(2 * cycles * step_size + 1, dtype=np.int64)', "tests/test_dead_ends.py::test_a_huge_zigzag_is_its_corners"),
  ("bench/profile_epoch.py", 'if e.device_type == DeviceType.CUDA]', ']', "tests/test_bench.py::test_the_profile_counts_device_events_only_and_overlaps_once"),
@@ -36,48 +46,141 @@ MUTATIONS = [
  ("s11lib/engine.py", '        history.append(row)\n        if on_epoch', '        history.append(row)\n        tqdm.write(format_row(row, cfg.epochs))\n        if on_epoch', "tests/test_engine.py::test_an_epochs_line_is_printed_only_once_its_checkpoint_holds_it"),
  ("s11lib/config.py", '    if not 0 <= cfg.seed <= MAX_SEED:', '    if False:', "tests/test_robustness.py::test_impossible_settings"),
  ("s11lib/config.py", 'and not lrs_given:', ':', "tests/test_robustness.py::test_finder_iters_is_not_read_when_both_lrs_are_given"),
- ("s11lib/datasets.py", '                p.rmdir()', '                pass', "tests/test_robustness.py::test_no_internet_names_the_way_out"),
+ ('s11lib/datasets.py', '        remove_empty(created)  # innermost first', '        pass  # innermost first', 'tests/test_robustness.py::test_no_internet_names_the_way_out'),
  ("tests/ctrl_c.py", '        pytest.exit("Ctrl-C: the suite stops here", returncode=130)', '        pass', "tests/test_robustness.py::test_ctrl_c_stops_the_suite_even_when_a_test_takes_it_as_the_clis_interrupt"),
  ("s11lib/cli.py", '        if not program:\n', '        if True:\n', "tests/test_robustness.py::test_a_ctrl_c_just_after_a_finished_run_prints_nothing_and_changes_nothing"),
  ("s11lib/config.py", '"finder_iters": 48,', '"finder_iters": 8,', "tests/test_readme.py::test_the_smoke_command_is_the_notebooks_smoke_run_and_trains_on_the_real_data"),
  ("s11lib/engine.py", '            scaler.step(optimizer)\n', '            optimizer.step()\n', "tests/test_fp16.py"),
  ("s11lib/engine.py", 'scaler = torch.amp.GradScaler(device.type) if dtype == torch.float16 else None', 'scaler = None', "tests/test_fp16.py::test_fit_in_fp16_trains_every_batch_through_one_grad_scaler"),
  ("s11lib/lr_finder.py", 'enabled=autocast_dtype == torch.float16)', 'enabled=False)', "tests/test_fp16.py::test_the_range_test_in_fp16_steps_through_an_enabled_grad_scaler_and_restores_the_model"),
- ("s11lib/sweep.py", 'else lr / MIN_LR_DIV))', 'else lr / 10))', "tests/test_sweep.py::test_a_2x2_grid_writes_a_row_per_run_and_its_figures"),
+ ('s11lib/sweep_plan.py', 'else clean(lr / MIN_LR_DIV)))', 'else clean(lr / 10)))', 'tests/test_sweep.py::test_a_2x2_grid_writes_a_row_per_run_and_its_figures'),
  ("s11lib/schedule.py", 'else lr_max / 10 if fraction < 3 / 4 else', 'else lr_max / 10 if fraction < 2 / 3 else', "tests/test_schedule.py"),
  ("s11lib/run.py", '        if light and name not in figures.CURVE_FIGURES:', '        if False:', "tests/test_sweep.py::test_a_2x2_grid_writes_a_row_per_run_and_its_figures"),
- ("s11lib/sweep.py", '    if diverged.exists() and run.same_run(', '    if False and run.same_run(', "tests/test_sweep.py::test_a_diverging_point_and_an_untrusted_range_test_are_rows_and_the_sweep_goes_on"),
- ("s11lib/ray_sweep.py", '                kept = kept_row(point, seed, out)', '                kept = None', "tests/test_ray_sweep.py::test_a_sweep_through_ray_writes_the_local_sweeps_rows_and_a_rerun_runs_nothing"),
- ("s11lib/ray_sweep.py", '        _land(out, files)\n        return row', '        return row', "tests/test_ray_sweep.py::test_a_sweep_through_ray_writes_the_local_sweeps_rows_and_a_rerun_runs_nothing"),
- ("s11lib/ray_sweep.py", 'return f"{type(cause).__name__}: {str(cause).strip().splitlines()[-1]}"', 'return str(error)', "tests/test_ray_sweep.py::test_a_point_whose_worker_cannot_read_the_data_fails_alone_with_one_line"),
+ ('s11lib/sweep_run.py', '    return {**base_row(point, seed), **saved["row"]} if same else None', '    return {**base_row(point, seed), **saved["row"]} if same and saved["row"]["status"] == "done" else None', 'tests/test_sweep.py::test_a_diverging_point_and_an_untrusted_range_test_are_rows_and_the_sweep_goes_on'),
+ ('s11lib/sweep_run.py', '    kept = [row for p, s in todo if (row := kept_row(p, s, out)) is not None]', '    kept = []', 'tests/test_sweep.py::test_the_grid_grows_in_every_list_and_a_refusal_names_what_differs'),
+ ('s11lib/ray_sweep.py', '        _land(out, files)\n        return row', '        return row', 'tests/test_ray_sweep.py::test_a_sweep_through_ray_writes_the_local_sweeps_rows_and_a_rerun_by_address_keeps_them'),
+ ('s11lib/ray_sweep.py', 'return f"{type(cause).__name__}: {str(cause).strip().splitlines()[-1]}"', 'return str(error)', 'tests/test_ray_sweep.py::test_a_sweep_whose_every_run_failed_exits_non_zero_without_an_empty_figure'),
  ('s11lib/engine.py', 'bad = ~torch.isfinite(batch_losses) | (batch_losses > bound)', 'bad = ~torch.isfinite(batch_losses)', 'tests/test_engine.py::test_divergence_is_one_definition'),
  ('s11lib/engine.py', '    if not math.isfinite(test_loss):', '    if False:', 'tests/test_engine.py::test_divergence_is_one_definition'),
  ('s11lib/engine.py', '    if not weights_finite:', '    if False:', 'tests/test_engine.py::test_divergence_is_one_definition'),
  ('s11lib/engine.py', '        if blown is not None:', '        if False:', 'tests/test_robustness.py::test_a_run_that_blew_up_without_a_nan_stops_too'),
  ('s11lib/engine.py', 'return torch.bfloat16 if cpu_bf16() else None', 'return None', 'tests/test_engine.py::test_auto_precision_on_the_cpu_is_bf16_only_where_the_cpu_has_it'),
- ('s11lib/grid.py', '        if r["status"] == "done":\n            by_point', '        if r["status"] in MEASURED:\n            by_point', 'tests/test_plots.py::test_only_finished_runs_are_a_points_result'),
+ ('s11lib/sweep_report.py', '        if r["status"] == "done":\n            by_point', '        if r["status"] in MEASURED:\n            by_point', 'tests/test_plots.py::test_only_finished_runs_are_a_points_result'),
  ('s11lib/plots.py', '(r["schedule"], r["epochs"]) == key and r["status"] == "done"]', '(r["schedule"], r["epochs"]) == key and r["test_accuracy"] is not None]', 'tests/test_plots.py::test_sweep_lr_ticks_the_swept_lrs_and_keeps_diverged_runs_out_of_the_lines'),
- ('s11lib/grid.py', 'if k not in (*GRID_FIELDS, *PLACE_FIELDS)}', 'if k not in PLACE_FIELDS}', 'tests/test_sweep.py::test_the_grid_grows_in_every_list_and_a_refusal_names_what_differs'),
- ('s11lib/grid.py', '    if rows and not any(r["status"] in MEASURED for r in rows):', '    if False:', 'tests/test_ray_sweep.py::test_a_sweep_whose_every_run_failed_exits_non_zero_without_an_empty_figure'),
- ('s11lib/grid.py', '    row = {**base_row(point, seed), "host": socket.gethostname()}', '    row = {**base_row(point, seed)}', 'tests/test_ray_sweep.py::test_a_sweep_through_ray_writes_the_local_sweeps_rows_and_a_rerun_by_address_keeps_them'),
- ('s11lib/grid.py', '        checkpoint.slim(folder / "checkpoint.pt")', '        pass', 'tests/test_sweep.py::test_a_finished_point_keeps_its_weights_alone_and_gradcam_reads_them'),
- ('s11lib/grid.py', '    if runs > max_runs:', '    if False:', 'tests/test_sweep.py::test_bad_sweeps_are_one_error_line_before_any_work'),
- ('s11lib/grid.py', '    check_seeds(base.seed, seeds)\n', '', 'tests/test_sweep.py::test_bad_sweeps_are_one_error_line_before_any_work'),
+ ('s11lib/sweep_plan.py', 'if k not in (*GRID_FIELDS, *PLACE_FIELDS)}', 'if k not in PLACE_FIELDS}', 'tests/test_sweep.py::test_the_grid_grows_in_every_list_and_a_refusal_names_what_differs'),
+ ('s11lib/sweep_report.py', '    if rows and not any(r["status"] in MEASURED for r in rows):', '    if False:', 'tests/test_ray_sweep.py::test_a_sweep_whose_every_run_failed_exits_non_zero_without_an_empty_figure'),
+ ('s11lib/sweep_run.py', '    row = {**base_row(point, seed), "commit": code["commit"], "host": socket.gethostname()}', '    row = {**base_row(point, seed), "commit": code["commit"]}', 'tests/test_ray_sweep.py::test_a_sweep_through_ray_writes_the_local_sweeps_rows_and_a_rerun_by_address_keeps_them'),
+ ('s11lib/sweep_run.py', '        checkpoint.slim(folder / "checkpoint.pt")', '        pass', 'tests/test_sweep.py::test_a_finished_point_keeps_its_weights_alone_and_gradcam_reads_them'),
+ ('s11lib/sweep_plan.py', '    if runs > max_runs:', '    if False:', 'tests/test_sweep.py::test_bad_sweeps_are_one_error_line_before_any_work'),
+ ('s11lib/sweep_plan.py', '    check_seeds(base.seed, seeds)\n', '', 'tests/test_sweep.py::test_bad_sweeps_are_one_error_line_before_any_work'),
  ('s11lib/ray_sweep.py', '    if not (math.isfinite(cpus) and cpus > 0):', '    if False:', 'tests/test_sweep.py::test_bad_sweeps_are_one_error_line_before_any_work'),
- ('s11lib/grid.py', 'else clean(lr / MIN_LR_DIV)))', 'else lr / MIN_LR_DIV))', 'tests/test_sweep.py::test_lrs_print_as_given_and_duplicates_are_said'),
+ ('s11lib/sweep_plan.py', 'else clean(lr / MIN_LR_DIV)))', 'else lr / MIN_LR_DIV))', 'tests/test_sweep.py::test_a_points_lrmin_is_lrmax_over_100_as_written_and_a_duplicate_gets_a_note'),
  ('s11lib/commands.py', '        if main:\n            signal.signal(signal.SIGINT, ctrl_c)', '        if False:\n            signal.signal(signal.SIGINT, ctrl_c)', 'tests/test_packaging.py::test_the_python_api_imports_no_torch_until_called_and_runs_the_clis_jobs'),
  ('s11lib/engine.py', 'return device.type in ("cuda", "cpu")', 'return device.type == "cuda"', 'tests/test_engine.py::test_the_cpu_trains_channels_last_as_cuda_does'),
+ ('s11lib/tries.py', 'search = run.find_lr_job(state.cfg, folder, state.data)', 'search = run.find_lrs(state)', 'tests/test_tries.py::test_the_range_test_is_a_fresh_nets_whatever_ran_before'),
+ ('s11lib/tries.py', '    for folder in numbered(run_dir, RANGE_TEST):', '    for folder in []:', 'tests/test_tries.py::test_a_rerun_reads_the_saved_test_back_and_says_so'),
+ ('s11lib/tries.py', '        if chosen == (lr_min, lr_max):', '        if True:', 'tests/test_tries.py::test_a_typed_pair_is_recorded_as_given_and_trains_beside_the_found_one'),
+ ('s11lib/tries.py', '        if done is not None:', '        if False:', 'tests/test_tries.py::test_an_unfinished_try_continues_and_a_finished_one_is_shown'),
+ ('s11lib/tries.py', '        if ckpt is not None:', '        if False:', 'tests/test_tries.py::test_an_unfinished_try_continues_and_a_finished_one_is_shown'),
+ ('s11lib/figures.py', 'lr_source(s.lr_finder["rule"] if s.lr_finder else None)', 'lr_source("diverge")', 'tests/test_tries.py::test_a_typed_pair_is_recorded_as_given_and_trains_beside_the_found_one'),
+ ('s11lib/provenance.py', 'if top is None or Path(top).resolve() != PACKAGE.parent:', 'if top is None:', 'tests/test_tries.py::test_a_copy_outside_its_checkout_has_no_commit'),
+ ('s11lib/provenance.py', '"torch_version": str(torch.__version__)', '"torch_version": torch.__version__', 'tests/test_tries.py::test_an_unfinished_try_continues_and_a_finished_one_is_shown'),
+ ('s11lib/ray_sweep.py', '            row = run_point(point, seed, Path(tmp), code=code)', '            row = run_point(point, seed, Path(tmp))', 'tests/test_ray_sweep.py::test_a_sweep_through_ray_writes_the_local_sweeps_rows_and_a_rerun_by_address_keeps_them'),
+ ('s11lib/engine.py', '    if state["epoch"] == cfg.epochs:  # a resume', '    if False:  # a resume', 'tests/test_tries.py::test_a_checkpoint_of_every_epoch_without_metrics_is_finished_by_resume'),
+ ('s11lib/checkpoint.py', 'return all(k in ckpt for k in ("optimizer", "scheduler", "loader", "rng"))', 'return True', 'tests/test_folders.py::test_resume_says_what_cannot_be_resumed_in_one_line'),
+ ('s11lib/config.py', '    if not ok:\n        raise ConfigError(', '    if False:\n        raise ConfigError(', 'tests/test_inputs.py::test_the_api_refuses_a_wrong_type_before_any_work'),
+ ('s11lib/outputs.py', '            if there is not None and not resume and there[0] not in goes_on:', '            if False:', 'tests/test_folders.py::test_every_command_refuses_every_other_result_with_what_works_there'),
+ ('s11lib/outputs.py', 'if kind == "unfinished" else ""', 'if kind in ("unfinished", "finished") else ""', 'tests/test_folders.py::test_every_command_refuses_every_other_result_with_what_works_there'),
+ ('s11lib/commands.py', '    spelling = API_SPELLING.set(True)', '    spelling = API_SPELLING.set(False)', 'tests/test_folders.py::test_the_python_api_says_overwrite_true'),
+ ('s11lib/outputs.py', '(*TRAIN_OUTPUTS, *FIND_LR_OUTPUTS, *SWEEP_FILES, REPEATS, POINT_ROW)', '(*TRAIN_OUTPUTS, *FIND_LR_OUTPUTS)', 'tests/test_folders.py::test_overwrite_replaces_another_commands_result_whole'),
+ ('s11lib/outputs.py', '    if (out / POINT_ROW).exists():', '    if False:', 'tests/test_folders.py::test_summary_of_a_diverged_sweep_point_offers_no_resume'),
+ ('s11lib/plots.py', '        ax.set_xlim(min(shown) / 1.5, max(shown) * 1.5)', '        pass', 'tests/test_plots.py::test_a_run_that_diverged_in_its_first_epoch_is_drawn_inside_the_axes_at_its_tick'),
+ ('tests/mutants.py', '    return {0: "MISSED", 1: ' + '"CAUGHT"}.get(returncode', '    return "MISSED" if returncode == 0 else "CAUGHT"  # (', 'tests/test_mutants.py::test_only_a_failing_test_is_a_catch'),  # split: this line must not hold the right code
 ]
 
-only = sys.argv[1:]
-for i, (path, a, b, test) in enumerate(MUTATIONS):
-    if only and str(i) not in only:
-        continue
-    p = pathlib.Path(path); src = p.read_text()
-    assert src.count(a) == 1, (path, a)
-    p.write_text(src.replace(a, b))
-    try:
-        r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", test], capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
-    finally:
-        p.write_text(src)
-    print(i, "CAUGHT" if r.returncode != 0 else "MISSED", path, b[:60].replace("\n", " "), flush=True)
+
+
+def verdict(returncode: int) -> str:
+    """What pytest's exit status says of a mutation: CAUGHT (1), MISSED (0), or BROKEN (anything else)."""
+    return {0: "MISSED", 1: "CAUGHT"}.get(returncode, f"BROKEN (pytest exit {returncode})")
+
+
+def collected(specs) -> set[str]:
+    """The test ids (``file::test_name``) defined at the top level of the files ``specs`` name: what pytest
+    collects from them, read off their source without importing anything (parametrized ids without their
+    brackets)."""
+    import ast
+
+    ids = set()
+    for name in sorted({spec.split("::")[0] for spec in specs}):
+        path = ROOT / name
+        if path.is_file():
+            tree = ast.parse(path.read_text())
+            ids |= {f"{name}::{node.name}" for node in tree.body
+                    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test")}
+    return ids
+
+
+def problems(rows, ids: set[str]) -> list[str]:
+    """What is wrong with each row before anything is mutated: a missing file, right code that does not
+    occur exactly once, a test that pytest does not collect."""
+    found = []
+    for i, (path, right, _bug, test) in rows:
+        p = ROOT / path
+        if not p.is_file():
+            found.append(f"{i}: {path} does not exist")
+        elif p.read_text().count(right) != 1:
+            found.append(f"{i}: the right code occurs {p.read_text().count(right)} times in {path}: {right[:60]!r}")
+        if not any(t == test.split("[")[0] or t.startswith(test + "::") for t in ids):
+            found.append(f"{i}: pytest collects no test {test}")
+    return found
+
+
+def main(argv: list[str]) -> int:
+    rows = list(enumerate(MUTATIONS))
+    only = [a for a in argv if a != "--check"]
+    if only:
+        rows = [(i, row) for i, row in rows if str(i) in only]
+    wrong = problems(rows, collected(test for _, (_, _, _, test) in rows))
+    for line in wrong:
+        print("BROKEN ROW", line)
+    if "--check" in argv:
+        print(f"{len(rows)} rows checked, {len(wrong)} broken")
+        return 1 if wrong else 0
+    lines, results = [], []
+    for i, (path, right, bug, test) in rows:
+        p = ROOT / path
+        src = p.read_text()
+        if src.count(right) != 1:
+            result = "BROKEN (the right code is not there once)"
+        else:
+            p.write_text(src.replace(right, bug))
+            try:
+                done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", test], cwd=ROOT,
+                                      capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+            finally:
+                p.write_text(src)
+            result = verdict(done.returncode)
+        results.append(result)
+        lines.append(f"{i} {result} {path} {bug[:60]!r} {test}")
+        print(lines[-1], flush=True)
+    caught = sum(r == "CAUGHT" for r in results)
+    summary = f"{caught} of {len(results)} caught, {sum(r == 'MISSED' for r in results)} missed, " \
+              f"{sum(r.startswith('BROKEN') for r in results)} broken"
+    print(summary)
+    if not only:
+        commit = subprocess.run(["git", "describe", "--always", "--dirty", "--abbrev=7"], cwd=ROOT, capture_output=True,
+                                text=True).stdout.strip()
+        cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
+                   platform.processor())
+        day = datetime.date.today().isoformat()
+        RECORDS.mkdir(parents=True, exist_ok=True)
+        record = RECORDS / f"{day}-{commit}.txt"
+        record.write_text(f"# python tests/mutants.py, {day}, commit {commit}, {cpu}, Python {platform.python_version()}\n"
+                          + "\n".join(lines) + f"\n{summary}\n")
+        print(f"recorded in {record.relative_to(ROOT)}")
+    return 0 if caught == len(results) and not wrong else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -183,7 +183,7 @@ def test_bad_archives_and_images_are_one_honest_line(tmp_path, sources, cli):
 
 
 @pytest.mark.parametrize("data_dir, message", [("/proc/cifar", "cannot write into --data-dir /proc/cifar"),
-                                               ("FILE", "is a file; name a folder")])
+                                               ("FILE", "is a file; name a writable folder to download CIFAR-10 into")])
 def test_a_bad_data_dir_is_named_not_blamed_on_the_internet(data_dir, message, tmp_path, cli):
     (tmp_path / "file").write_text("x")
     code, err = cli("train", "--data-dir", tmp_path / "file" if data_dir == "FILE" else data_dir, "--out",

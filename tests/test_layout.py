@@ -20,3 +20,32 @@ def test_the_cli_is_flags_dispatch_and_exit_statuses_and_nothing_imports_it():
                  and any(isinstance(n, ast.ImportFrom) and n.module in ("cli", "s11lib.cli")
                          for n in ast.walk(ast.parse(path.read_text())))]
     assert importers == []
+
+
+ROOT = PACKAGE.parent
+ISSUE = r"\bissues? \d|(?<![\w&])#\d"  # "issue 24", "issues 24 and 25", "#24": the tracker's words
+
+
+def test_no_issue_numbers_in_the_code_tests_or_docs():
+    import re
+
+    files = [*sorted(PACKAGE.glob("*.py")), *sorted((ROOT / "tests").glob("*.py")), ROOT / "README.md",
+             *sorted((ROOT / "docs").glob("*.md"))]
+    named = [f"{p.relative_to(ROOT)}:{i}" for p in files if p.name != "test_layout.py"
+             for i, line in enumerate(p.read_text().splitlines(), 1) if re.search(ISSUE, line, flags=re.I)]
+    assert named == []
+
+
+def test_no_function_is_named_like_a_module_its_file_imports():
+    """`run` beside `from . import run` shadows the module in its own file (the sweep had both)."""
+    modules = {p.stem for p in PACKAGE.glob("*.py")}
+    clashes = []
+    for path in sorted(PACKAGE.glob("*.py")):
+        tree = ast.parse(path.read_text())
+        imported = {a.asname or a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level
+                    for a in n.names if (a.asname or a.name) in modules}
+        imported |= {n.module.split(".")[-1] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level
+                     and n.module}
+        defined = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+        clashes += [f"{path.name}:{name}" for name in sorted(defined & imported & modules)]
+    assert clashes == []

@@ -136,11 +136,11 @@ def test_a_run_that_diverged_in_its_first_epoch_is_drawn_inside_the_axes_at_its_
              "seed": 1, "status": "done", "test_accuracy": 21.5},
             {"point": "one-cycle-e2-lr50", "schedule": "one-cycle", "epochs": 2, "found": False, "lr_max": 50.0,
              "seed": 1, "status": "diverged", "test_accuracy": None}]
-    ax = plots.sweep_lr(rows, plots.sweep_colors({("one-cycle", 2)}))
+    ax = plots.sweep_lr(rows, plots.sweep_colors({("one-cycle", 2)}), found_lr_max=80.0)  # a found LRMAX past the grid
     cross = next(c for c in ax.collections if c.get_label().startswith("diverged"))
     (x, y), = cross.get_offsets().tolist()
     (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
-    assert (x, y) == (50.0, 0.0) and x0 < 0.4 and x1 > 50 and y0 <= 0 <= y1
+    assert (x, y) == (50.0, 0.0) and x0 < 0.4 and x1 > 80 and y0 <= 0 <= y1
     assert list(ax.get_xticks()) == [0.4, 50.0]
 
 
@@ -159,15 +159,19 @@ def test_sweep_curves_start_at_epoch_1_and_draw_the_found_pair_dashed():
     assert list(ax.lines[1].get_ydata()) == [45, 66]
 
 
-def test_sweep_budget_says_it_is_the_final_accuracy_at_the_best_lrmax():
-    colors = plots.sweep_colors({("one-cycle", 2), ("one-cycle", 4)})
-    ax = plots.sweep_budget({"one-cycle": [(4, 75.0), (2, 65.0)]}, colors, found=[(2, 66.0), (4, 77.0)])
-    assert ax.get_ylabel() == "final test accuracy at the best LRMAX (%)"
-    assert list(ax.lines[0].get_xdata()) == [2, 4] and list(ax.lines[1].get_ydata()) == [66.0, 77.0]
+def test_the_budget_figure_draws_each_lengths_best_point_and_the_found_pair(tmp_path):
+    """Each schedule's line holds, per length, its best point's median over finished seeds (the found pair
+    counts for one cycle when it is best), never a diverged run's accuracy (85.0) nor the first LRMAX's."""
+    from s11lib.sweep_report import draw
+
+    ax = draw(tmp_path, SWEEP_ROWS)["sweep_budget.png"]
+    lines = {line.get_label(): (list(line.get_xdata()), list(line.get_ydata())) for line in ax.lines}
+    assert lines == {"one-cycle": ([2, 4], [66.0, 77.0]), "step": ([2], [35.0]),
+                     "one cycle at the found pair": ([2, 4], [66.0, 77.0])}
 
 
 def test_only_finished_runs_are_a_points_result():
-    from s11lib.grid import best_points, table
+    from s11lib.sweep_report import best_points, table
 
     best = {(b["schedule"], b["epochs"]): b for b in best_points(SWEEP_ROWS)}
     assert best[("one-cycle", 2)]["point"] == "one-cycle-e2-found" and best[("one-cycle", 2)]["median"] == 66.0

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import HANG, SWEEP_GRID, TINY_SWEEP
+from conftest import HANG, SWEEP_GRID, TINY_SWEEP, ray_token_auth
 from s11lib import provenance
 from s11lib.cli import main
 
@@ -69,13 +69,15 @@ def test_a_sweep_through_ray_writes_the_local_sweeps_rows_and_a_rerun_by_address
     assert [r["test_accuracy"] for r in again] == [r["test_accuracy"] for r in ours]
     assert [r["host"] for r in again] == [r["host"] for r in ours]  # kept rows keep the host they ran on
 
-    if not ray_cluster.token_auth:
-        pytest.skip(f"Ray {ray_cluster.ray.__version__} has no token authentication (2.52 and later)")
-    refused = run_cli(*args[:-len(RAY)], "--ray", ray_cluster.address, "--ray-timeout", "4", "--overwrite",
-                      env={"RAY_AUTH_TOKEN": "not-the-token"})
+
+@pytest.mark.skipif(not ray_token_auth(), reason="this Ray has no token authentication (2.52 and later)")
+def test_a_wrong_token_is_refused_before_the_sweep_touches_anything(ray_cluster, learnable, tmp_path):
+    (tmp_path / "sweep_config.json").write_text('{"settings": {}}')  # a sweep there, which --overwrite would clear
+    refused = run_cli("sweep", "--data", learnable, "--out", tmp_path, *SWEEP_GRID, "--ray", ray_cluster.address,
+                      "--ray-timeout", "4", "--overwrite", env={"RAY_AUTH_TOKEN": "not-the-token"})
     assert refused.returncode == 2 and refused.stderr.startswith(
         f"error: no Ray cluster answers at {ray_cluster.address} within 4 s"), refused.stderr
-    assert rows(tmp_path) == again  # refused before it touched anything, --overwrite notwithstanding
+    assert [p.name for p in tmp_path.iterdir()] == ["sweep_config.json"]  # refused before it touched anything
 
 
 def test_a_sweep_whose_every_run_failed_exits_non_zero_without_an_empty_figure(ray_cluster, tmp_path, capsys):

@@ -57,7 +57,7 @@ def test_the_smoke_command_is_the_notebooks_smoke_run_and_trains_on_the_real_dat
     assert {k: getattr(saved, k) for k in SMOKE_RUN} == SMOKE_RUN
     assert sorted(p.name for p in smoke.iterdir() if not p.name.startswith(".")) == sorted(TRAIN_OUTPUTS)
     finder = json.loads((smoke / "lr_finder.json").read_text())
-    assert finder["trusted"] and finder["warnings"] == [], finder["note"]  # the curve can be read: issue 22
+    assert finder["trusted"] and finder["warnings"] == [], finder["note"]  # the curve can be read
     metrics = json.loads((smoke / "metrics.json").read_text())
     assert metrics["train_images"] == 1000 and metrics["test_images"] == 200
     assert sum(sum(row) for row in metrics["confusion_matrix"]) == 200
@@ -103,7 +103,7 @@ def test_the_notebooks_smoke_command_gives_the_smoke_runs_numbers(smoke, noteboo
 def test_the_small_sweep_on_the_real_data_keeps_its_diverged_run_out_of_the_results(offline_copy, tmp_path, capsys):
     """README's sweep: LR 50 blows up on the real data (a `diverged` row, never a point's result), the others
     finish; no `done` row's history holds a loss that is not finite or above the bound; summary prints it again."""
-    from s11lib.grid import best_points
+    from s11lib.sweep_report import best_points
 
     assert main(argv(SWEEP, offline_copy, tmp_path)) == 0
     out = tmp_path / "runs" / "smoke-sweep"

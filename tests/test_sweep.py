@@ -13,7 +13,7 @@ from conftest import SWEEP_GRID as GRID
 from conftest import SWEEP_POINTS as POINTS
 from conftest import TINY_SWEEP as TINY
 from s11lib.cli import main
-from s11lib.grid import COLUMNS
+from s11lib.sweep_report import COLUMNS
 
 
 def rows(out):
@@ -156,7 +156,7 @@ def test_the_grid_grows_in_every_list_and_a_refusal_names_what_differs(learnable
     assert first.stat().st_mtime_ns == stamp and len(rows(tmp_path)) == 2  # a shorter list keeps the rows too
 
 
-def test_a_finished_point_keeps_its_weights_alone_and_gradcam_reads_them(swept, tmp_path, capsys):
+def test_a_finished_point_keeps_its_weights_alone_and_gradcam_reads_them(swept, tmp_path):
     point = swept / "one-cycle-e2-lr0.2" / "seed-1"
     size = sum(f.stat().st_size for f in point.iterdir())
     assert size < 30e6, size  # the 52.6 MB checkpoint with SGD's momentum would not fit
@@ -180,10 +180,12 @@ def test_summary_says_which_case_it_met(swept, tmp_path, capsys):
         assert err.startswith("error: ") and said in err and err.count("\n") == 1, err
 
 
-def test_lrs_print_as_given_and_duplicates_are_said(learnable, tmp_path, capsys):
+def test_a_points_lrmin_is_lrmax_over_100_as_written_and_a_duplicate_gets_a_note():
     from s11lib.config import Config
-    from s11lib.grid import duplicates, grid
+    from s11lib.sweep_plan import duplicates, grid_points
 
-    assert [p.cfg.min_lr for p in grid(Config(), [0.1, 0.3, 0.7], ["one-cycle"], [24])] == [0.001, 0.003, 0.007]
+    points = grid_points(Config(), [0.1, 0.3, 0.7], ["one-cycle"], [24])
+    assert [p.cfg.min_lr for p in points] == [0.001, 0.003, 0.007]  # not 0.0030000000000000005
+    assert [p.name for p in points] == ["one-cycle-e24-lr0.1", "one-cycle-e24-lr0.3", "one-cycle-e24-lr0.7"]
     assert duplicates({"--max-lr": [0.1, 0.1, 0.2], "--epochs": [2]}) == [
         "note: --max-lr names 0.1 more than once; each point runs once"]

@@ -1,0 +1,36 @@
+"""The watchdog watched: every row of tests/mutants.py names a file, right code and a test that exist
+(`--check`, so a rename fails here instead of in the record), and pytest's statuses are read right."""
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+spec = importlib.util.spec_from_file_location("mutants", ROOT / "tests" / "mutants.py")
+mutants = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(mutants)
+
+
+def test_every_row_names_a_file_code_and_test_that_exist():
+    done = subprocess.run([sys.executable, "tests/mutants.py", "--check"], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.endswith(f"{len(mutants.MUTATIONS)} rows checked, 0 broken\n")
+
+
+def test_only_a_failing_test_is_a_catch():
+    assert [mutants.verdict(code) for code in (0, 1)] == ["MISSED", "CAUGHT"]
+    assert all(mutants.verdict(code).startswith("BROKEN") for code in (2, 3, 4, 5))
+
+
+def test_a_row_whose_file_code_or_test_is_gone_is_broken():
+    ids = mutants.collected(["tests/test_schedule.py"])
+    assert "tests/test_schedule.py::test_any_length_keeps_the_shape" in ids  # what the file defines
+    rows = [(0, ("s11lib/gone.py", "x", "y", "tests/test_schedule.py::test_any_length_keeps_the_shape")),
+            (1, ("s11lib/config.py", "this code is nowhere", "y", "tests/test_schedule.py::test_any_length_keeps_the_shape[2-1]")),
+            (2, ("s11lib/config.py", "class Config:", "y", "tests/test_schedule.py::test_renamed")),
+            (3, ("s11lib/config.py", "class Config:", "y", "tests/test_schedule.py")),
+            (4, ("s11lib/config.py", "class Config:", "y", "tests/test_gone.py"))]
+    assert mutants.problems(rows, ids) == [
+        "0: s11lib/gone.py does not exist", "1: the right code occurs 0 times in s11lib/config.py: 'this code is nowhere'",
+        "2: pytest collects no test tests/test_schedule.py::test_renamed", "4: pytest collects no test tests/test_gone.py"]
