@@ -78,7 +78,9 @@ def cmd_find_lr(cfg: Config, out: Path, overwrite: bool = False):
 
     check_source(cfg.data)
     with claimed(out, overwrite=overwrite) as folder:
-        return run.find_lr_job(cfg, folder)
+        search = run.find_lr_job(cfg, folder)
+    finished(f"wrote {', '.join(folder.written)} to {folder.path}")
+    return search
 
 
 def cmd_zigzag(args: argparse.Namespace) -> None:

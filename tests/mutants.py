@@ -48,7 +48,7 @@ MUTATIONS = [
  ("s11lib/config.py", 'and not lrs_given:', ':', "tests/test_robustness.py::test_finder_iters_is_not_read_when_both_lrs_are_given"),
  ('s11lib/datasets.py', '        remove_empty(created)  # innermost first', '        pass  # innermost first', 'tests/test_robustness.py::test_no_internet_names_the_way_out'),
  ("tests/ctrl_c.py", '        pytest.exit("Ctrl-C: the suite stops here", returncode=130)', '        pass', "tests/test_robustness.py::test_ctrl_c_stops_the_suite_even_when_a_test_takes_it_as_the_clis_interrupt"),
- ("s11lib/cli.py", '        if not program:\n', '        if True:\n', "tests/test_robustness.py::test_a_ctrl_c_just_after_a_finished_run_prints_nothing_and_changes_nothing"),
+ ("s11lib/cli.py", '        if not program:\n', '        if True:\n', "tests/test_robustness.py::test_a_finished_command_ignores_ctrl_c_through_the_exit_and_in_process_gives_it_back"),
  ("s11lib/config.py", '"finder_iters": 48,', '"finder_iters": 8,', "tests/test_readme.py::test_the_smoke_command_is_the_notebooks_smoke_run_and_trains_on_the_real_data"),
  ("s11lib/engine.py", '            scaler.step(optimizer)\n', '            optimizer.step()\n', "tests/test_fp16.py"),
  ("s11lib/engine.py", 'scaler = torch.amp.GradScaler(device.type) if dtype == torch.float16 else None', 'scaler = None', "tests/test_fp16.py::test_fit_in_fp16_trains_every_batch_through_one_grad_scaler"),
@@ -96,6 +96,8 @@ MUTATIONS = [
  ('s11lib/outputs.py', '    if (out / POINT_ROW).exists():', '    if False:', 'tests/test_folders.py::test_summary_of_a_diverged_sweep_point_offers_no_resume'),
  ('s11lib/plots.py', '        ax.set_xlim(min(shown) / 1.5, max(shown) * 1.5)', '        pass', 'tests/test_plots.py::test_a_run_that_diverged_in_its_first_epoch_is_drawn_inside_the_axes_at_its_tick'),
  ('tests/mutants.py', '    return {0: "MISSED", 1: ' + '"CAUGHT"}.get(returncode', '    return "MISSED" if returncode == 0 else "CAUGHT"  # (', 'tests/test_mutants.py::test_only_a_failing_test_is_a_catch'),  # split: this line must not hold the right code
+ ('s11lib/commands.py', '    finished(f"wrote {\', \'.join(folder.written)} to {folder.path}")\n    return search', '    print(f"wrote {\', \'.join(folder.written)} to {folder.path}")\n    return search', 'tests/test_robustness.py::test_a_finished_command_ignores_ctrl_c_through_the_exit_and_in_process_gives_it_back'),
+ ('tests/mutants.py', '    if unknown:\n        print(f"no row', '    if False:\n        print(f"no row', 'tests/test_mutants.py::test_a_row_number_that_names_no_row_is_an_error_not_an_empty_pass'),
 ]
 
 
@@ -139,6 +141,10 @@ def problems(rows, ids: set[str]) -> list[str]:
 def main(argv: list[str]) -> int:
     rows = list(enumerate(MUTATIONS))
     only = [a for a in argv if a != "--check"]
+    unknown = [a for a in only if a not in {str(i) for i, _ in rows}]
+    if unknown:
+        print(f"no row {', '.join(unknown)}: the rows are 0 to {len(rows) - 1}")
+        return 2
     if only:
         rows = [(i, row) for i, row in rows if str(i) in only]
     wrong = problems(rows, collected(test for _, (_, _, _, test) in rows))

@@ -34,3 +34,8 @@ def test_a_row_whose_file_code_or_test_is_gone_is_broken():
     assert mutants.problems(rows, ids) == [
         "0: s11lib/gone.py does not exist", "1: the right code occurs 0 times in s11lib/config.py: 'this code is nowhere'",
         "2: pytest collects no test tests/test_schedule.py::test_renamed", "4: pytest collects no test tests/test_gone.py"]
+
+
+def test_a_row_number_that_names_no_row_is_an_error_not_an_empty_pass(capsys):
+    assert mutants.main([str(len(mutants.MUTATIONS))]) == 2
+    assert capsys.readouterr().out == f"no row {len(mutants.MUTATIONS)}: the rows are 0 to {len(mutants.MUTATIONS) - 1}\n"

@@ -364,16 +364,17 @@ def test_ctrl_c_stops_the_suite_even_when_a_test_takes_it_as_the_clis_interrupt(
     assert not (tmp_path / "reached").exists()
 
 
-def test_a_ctrl_c_just_after_a_finished_run_prints_nothing_and_changes_nothing(learnable, tmp_path):
-    """A Ctrl-C landing in the teardown, where the test loader's workers stop, prints no traceback (such as
-    the 18 lines of "Exception ignored in _MultiProcessingDataLoaderIter.__del__") and changes nothing."""
-    run = subprocess.Popen([sys.executable, "-m", "s11lib", "train", "--data", str(learnable), "--out", str(tmp_path / "o"),
-                            "--min-lr", "0.01", "--max-lr", "0.1", "--workers", "2", *TINY_RUN],
-                           cwd=Path(__file__).resolve().parents[1], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           text=True)
-    for line in run.stdout:
-        if line.startswith("wrote "):
-            run.send_signal(signal.SIGINT)
-            break
-    _, err = run.communicate(timeout=HANG)
-    assert run.returncode == 0 and "Traceback" not in err and "error:" not in err, err
+def test_a_finished_command_ignores_ctrl_c_through_the_exit_and_in_process_gives_it_back(learnable, tmp_path):
+    """Once a command has written its last line, a Ctrl-C would land in the teardown (where the loader's
+    workers stop) and print a traceback: ``python -m s11lib`` (``program=True``) leaves it ignored to the
+    exit, while ``main`` called in-process gives the caller's handler back."""
+    find_lr = ["find-lr", "--data", str(learnable), "--finder-iters", "5", "--batch-size", "25", "--workers", "0",
+               "--device", "cpu", "--no-progress", "--out"]
+    mine = signal.getsignal(signal.SIGINT)
+    try:
+        assert main([*find_lr, str(tmp_path / "program")], program=True) == 0
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, mine)
+    assert main([*find_lr, str(tmp_path / "in-process")]) == 0
+    assert signal.getsignal(signal.SIGINT) is mine
