@@ -59,7 +59,7 @@ def main() -> None:
                 sys.exit(f"{mode} x {runs} failed:\n{done.stderr[-2000:]}")
             results.append(json.loads(line.removeprefix("RESULT ")))
             print(line, flush=True)
-    print(f"\n| mode | runs | wall s | training s | beyond training, s a run | driver peak RSS MB |\n|---|---|---|---|---|---|")
+    print("\n| mode | runs | wall s | training s | beyond training, s a run | driver peak RSS MB |\n|---|---|---|---|---|---|")
     for r in results:
         print(f"| {r['mode']} | {r['runs']} | {r['wall_s']:.1f} | {r['train_s']:.1f} | "
               f"{(r['wall_s'] - r['train_s']) / r['runs']:.1f} | {r['driver_max_rss_mb']:.0f} |")

@@ -1,7 +1,9 @@
-"""Shared fixtures: a seeded run, the Agg backend, and tiny CIFAR-10 look-alikes in every format."""
+"""Shared fixtures: a seeded run, the Agg backend, tiny CIFAR-10 look-alikes in every format, and a narrow
+ResNet-9 for in-process runs (the recipe's net where a test asks for ``real_net``)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import random
@@ -22,12 +24,61 @@ import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from ctrl_c import pytest_configure, pytest_runtest_teardown  # noqa: E402,F401  (Ctrl-C stops the suite)
+from torch import nn  # noqa: E402
+
+import s11lib.engine as engine  # noqa: E402
 from s11lib.config import CLASSES  # noqa: E402
 from s11lib.datasets import Split  # noqa: E402
+from s11lib.model import ResLayer, ResNet9, conv_bn  # noqa: E402
 
 HANG = 1800  # seconds: a test's subprocess that takes this long hangs; load alone (a busy 2-core machine) never gets here
 OFFLINE_COPY = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "cifar10-jpeg.tar.gz"
 TRAIN_PER_CLASS, TEST_PER_CLASS = 10, 4  # 100 train and 40 test images
+
+
+NARROW = 4
+
+
+class NarrowResNet9(ResNet9):
+    """ResNet-9's layers at a quarter of its widths (16-32-64-128, a sixteenth of its sums): what the plumbing
+    tests train in-process, where the real net's minutes on a 2-core CPU would check nothing more (an
+    eighth was too narrow to read a range test off the tiny data). The recipe's net trains in each test that
+    asks for ``real_net``, in every subprocess, notebook kernel and Ray task, and on the real data."""
+
+    def __init__(self, num_classes: int = 10, logit_scale: float = 0.125):
+        nn.Module.__init__(self)
+        self.logit_scale = logit_scale
+        self.prep = conv_bn(3, 64 // NARROW)
+        self.layer1 = ResLayer(64 // NARROW, 128 // NARROW)
+        self.layer2 = conv_bn(128 // NARROW, 256 // NARROW, pool=True)
+        self.layer3 = ResLayer(256 // NARROW, 512 // NARROW)
+        self.pool = nn.MaxPool2d(4)
+        self.fc = nn.Linear(512 // NARROW, num_classes)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _narrow_net():
+    """In-process runs build the narrow net (``NarrowResNet9``) unless a test asks for ``real_net``."""
+    engine.ResNet9 = NarrowResNet9
+    yield
+    engine.ResNet9 = ResNet9
+
+
+@contextlib.contextmanager
+def the_real_net():
+    engine.ResNet9 = ResNet9
+    try:
+        yield
+    finally:
+        engine.ResNet9 = NarrowResNet9
+
+
+@pytest.fixture
+def real_net():
+    """The recipe's ResNet-9 for this test's in-process runs (compared with a subprocess's, a kernel's or
+    a Ray task's, or run on the real data)."""
+    with the_real_net():
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -158,7 +209,8 @@ def smoke(offline_copy, tmp_path_factory) -> Path:
     from s11lib.cli import main
 
     tmp = tmp_path_factory.mktemp("readme")
-    assert main(argv(SMOKE, offline_copy, tmp)) == 0
+    with the_real_net():
+        assert main(argv(SMOKE, offline_copy, tmp)) == 0
     return tmp / "runs" / "smoke"
 
 

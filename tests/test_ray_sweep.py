@@ -15,6 +15,8 @@ from conftest import HANG, SWEEP_GRID, TINY_SWEEP, ray_token_auth
 from s11lib import provenance
 from s11lib.cli import main
 
+pytestmark = pytest.mark.usefixtures("real_net")  # numbers compared with the real net's, or on the real data
+
 # 2 CPUs a point, as many threads as a local run uses: the same arithmetic, so the same accuracies
 RAY = ["--ray", "--ray-cpus", "2"]
 
@@ -35,37 +37,41 @@ def run_cli(*args, env=None, timeout=HANG):
 
 
 def test_a_sweep_through_ray_writes_the_local_sweeps_rows_and_a_rerun_by_address_keeps_them(
-        ray_cluster, swept, learnable, tmp_path, capsys):
+        ray_cluster, learnable, tmp_path, capsys):
     grid = [*SWEEP_GRID]
-    grid[grid.index("step")] = "one-cycle"  # two of the local sweep's four points are enough
-    args = ["sweep", "--data", str(learnable), "--out", str(tmp_path), *grid, *RAY]
+    grid[grid.index("step")] = "one-cycle"  # two of conftest's four points are enough
+    swept = tmp_path / "local"
+    assert main(["sweep", "--data", str(learnable), "--out", str(swept), *grid]) == 0  # the same sweep, here
+    out = tmp_path / "ray"
+    args = ["sweep", "--data", str(learnable), "--out", str(out), *grid, *RAY]
+    capsys.readouterr()
     assert main(args) == 0
     said = capsys.readouterr().out
-    ours, local = rows(tmp_path), rows(swept)[:2]
+    ours, local = rows(out), rows(swept)
     same = ("point", "schedule", "epochs", "lr_min", "lr_max", "seed", "status", "test_accuracy", "test_accuracy_tta")
     assert [{k: r[k] for k in same} for r in ours] == [{k: r[k] for k in same} for r in local]
     assert all(r["host"] for r in ours) and all(r["host"] for r in local)
     assert "[2/2]" in said and "0 left" in said
     for point in ("one-cycle-e2-lr0.05", "one-cycle-e2-lr0.2"):  # the run folders came back whole
-        ray_run, local_run = (history(d / point / "seed-1") for d in (tmp_path, swept))
+        ray_run, local_run = (history(d / point / "seed-1") for d in (out, swept))
         assert ray_run == local_run and len(ray_run) == 3  # the header and 2 epochs
-        ckpt = tmp_path / point / "seed-1" / "checkpoint.pt"
+        ckpt = out / point / "seed-1" / "checkpoint.pt"
         assert 26e6 < ckpt.stat().st_size < 27e6  # the weights alone came back, not SGD's momentum
-        m = json.loads((tmp_path / point / "seed-1" / "metrics.json").read_text())
+        m = json.loads((out / point / "seed-1" / "metrics.json").read_text())
         # the code is the driver's checkout (the worker's copy of s11lib is none); the machine is the worker's
         assert m["commit"] == m["starts"][0]["commit"] == provenance.commit() and m["commit"]
         assert m["threads"] == 2 and m["device_name"] and m["torch_version"]
     assert all(r["commit"] == provenance.commit() for r in ours)
-    assert (tmp_path / "sweep_lr.png").exists() and (tmp_path / "sweep_curves.png").exists()
+    assert (out / "sweep_lr.png").exists() and (out / "sweep_curves.png").exists()
 
     # As on a real cluster, another process joins this Ray at its address (with the token from the
     # environment, where Ray has token authentication); the rerun trains nothing and keeps every row.
-    stamps = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("metrics.json")}
+    stamps = {p: p.stat().st_mtime_ns for p in out.rglob("metrics.json")}
     done = run_cli(*args[:-len(RAY)], "--ray", ray_cluster.address)
     assert done.returncode == 0, done.stderr
-    assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("metrics.json")} == stamps  # nothing ran again
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("metrics.json")} == stamps  # nothing ran again
     assert done.stdout.count("kept from an earlier run") == 2
-    again = rows(tmp_path)
+    again = rows(out)
     assert [r["test_accuracy"] for r in again] == [r["test_accuracy"] for r in ours]
     assert [r["host"] for r in again] == [r["host"] for r in ours]  # kept rows keep the host they ran on
 

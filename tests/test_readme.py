@@ -23,6 +23,8 @@ from s11lib.cli import main
 from s11lib.config import SMOKE_RUN, Config
 from s11lib.outputs import TRAIN_OUTPUTS
 
+pytestmark = pytest.mark.usefixtures("real_net")  # numbers compared with the real net's, or on the real data
+
 SHOWN = ("augmented", "zigzag", "lr_finder", "planned cycle", "lr_schedule", "accuracy", "loss", "confusion",
          "misclassified", "gradcam", "gradcam_pairs", "tries")  # the pictures the notebook shows inline, in order
 

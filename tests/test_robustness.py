@@ -223,7 +223,7 @@ def test_a_run_that_blew_up_without_a_nan_stops_too(tmp_path, capsys, sources):
     code, err = run_main(["train", "--data", sources["folder"], "--out", tmp_path / "out", "--schedule", "constant",
                           "--min-lr", "0.5", "--max-lr", "50", "--workers", "0", *TINY_RUN], capsys)
     assert_one_error(code, err, "error: the training loss reached", expected_code=3)
-    assert "in epoch 1, batch 2 at LR 50, above 230, which no run that learns reaches; no epoch finished" in err
+    assert "in epoch 1, batch 3 at LR 50, above 230, which no run that learns reaches; no epoch finished" in err
     assert not (tmp_path / "out").exists()
 
 
