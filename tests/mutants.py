@@ -16,6 +16,7 @@ import datetime
 import os
 import pathlib
 import platform
+import signal
 import subprocess
 import sys
 
@@ -98,6 +99,7 @@ MUTATIONS = [
  ('tests/mutants.py', '    return {0: "MISSED", 1: ' + '"CAUGHT"}.get(returncode', '    return "MISSED" if returncode == 0 else "CAUGHT"  # (', 'tests/test_mutants.py::test_only_a_failing_test_is_a_catch'),  # split: this line must not hold the right code
  ('s11lib/commands.py', '    finished(f"wrote {\', \'.join(folder.written)} to {folder.path}")\n    return search', '    print(f"wrote {\', \'.join(folder.written)} to {folder.path}")\n    return search', 'tests/test_robustness.py::test_a_finished_command_ignores_ctrl_c_through_the_exit_and_in_process_gives_it_back'),
  ('tests/mutants.py', '    if unknown:\n        print(f"no row', '    if False:\n        print(f"no row', 'tests/test_mutants.py::test_a_row_number_that_names_no_row_is_an_error_not_an_empty_pass'),
+ ('tests/mutants.py', '    if dirty:  # a run ' + 'killed mid-row', '    if False:  # (',  'tests/test_mutants.py::test_a_tree_a_killed_run_left_mutated_is_refused'),
 ]
 
 
@@ -153,6 +155,13 @@ def main(argv: list[str]) -> int:
     if "--check" in argv:
         print(f"{len(rows)} rows checked, {len(wrong)} broken")
         return 1 if wrong else 0
+    dirty = subprocess.run(["git", "status", "--porcelain", "--", *sorted({path for _, (path, *_) in rows})], cwd=ROOT,
+                           capture_output=True, text=True).stdout
+    if dirty:  # a run killed mid-row leaves its bug in: every later row would test a broken tree
+        print(f"the files to mutate differ from the commit (a run killed mid-row leaves its bug in):\n{dirty}"
+              "restore them (git checkout -- FILE) or commit them first")
+        return 2
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that the mutated file is restored (finally) on a kill
     lines, results = [], []
     for i, (path, right, bug, test) in rows:
         p = ROOT / path

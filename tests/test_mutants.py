@@ -39,3 +39,16 @@ def test_a_row_whose_file_code_or_test_is_gone_is_broken():
 def test_a_row_number_that_names_no_row_is_an_error_not_an_empty_pass(capsys):
     assert mutants.main([str(len(mutants.MUTATIONS))]) == 2
     assert capsys.readouterr().out == f"no row {len(mutants.MUTATIONS)}: the rows are 0 to {len(mutants.MUTATIONS) - 1}\n"
+
+
+def test_a_tree_a_killed_run_left_mutated_is_refused(monkeypatch, capsys):
+    real = subprocess.run
+
+    def git_says_dirty(args, **kwargs):
+        if args[:2] == ["git", "status"]:
+            return subprocess.CompletedProcess(args, 0, stdout=" M s11lib/run.py\n", stderr="")
+        return real(args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "run", git_says_dirty)
+    assert mutants.main(["0"]) == 2
+    assert "a run killed mid-row leaves its bug in" in capsys.readouterr().out
