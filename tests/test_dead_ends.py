@@ -41,6 +41,8 @@ def cli(capsys):
 
 # 1. the zigzag draws its corners: memory grows with the cycles, not the iterations
 def test_a_huge_zigzag_is_its_corners():
+    it, _ = zigzag_corners(lr_min=0.001, lr_max=0.1, step_size=10**6, cycles=3)
+    assert len(it) == 7  # the corners alone: a dense curve would hold 6,000,001 points here (600,000,001 below)
     it, lrs = zigzag_corners(lr_min=0.001, lr_max=0.1, step_size=100_000_000, cycles=3)
     assert it.tolist() == [0, 10**8, 2 * 10**8, 3 * 10**8, 4 * 10**8, 5 * 10**8, 6 * 10**8]
     np.testing.assert_allclose(lrs, [0.001, 0.1] * 3 + [0.001])

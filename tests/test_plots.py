@@ -131,17 +131,20 @@ def test_sweep_lr_ticks_the_swept_lrs_and_keeps_diverged_runs_out_of_the_lines()
 
 
 def test_a_run_that_diverged_in_its_first_epoch_is_drawn_inside_the_axes_at_its_tick():
-    """README's small sweep: LR 0.4 finished, LR 50 blew up before any epoch finished."""
+    """README's small sweep: LR 0.4 finished, LR 50 blew up before any epoch finished; and a point whose
+    Ray task failed (LR 0.05: nothing drawn there, its tick inside the axes all the same)."""
     rows = [{"point": "one-cycle-e2-lr0.4", "schedule": "one-cycle", "epochs": 2, "found": False, "lr_max": 0.4,
              "seed": 1, "status": "done", "test_accuracy": 21.5},
             {"point": "one-cycle-e2-lr50", "schedule": "one-cycle", "epochs": 2, "found": False, "lr_max": 50.0,
-             "seed": 1, "status": "diverged", "test_accuracy": None}]
+             "seed": 1, "status": "diverged", "test_accuracy": None},
+            {"point": "one-cycle-e2-lr0.05", "schedule": "one-cycle", "epochs": 2, "found": False, "lr_max": 0.05,
+             "seed": 1, "status": "failed", "test_accuracy": None}]
     ax = plots.sweep_lr(rows, plots.sweep_colors({("one-cycle", 2)}), found_lr_max=80.0)  # a found LRMAX past the grid
     cross = next(c for c in ax.collections if c.get_label().startswith("diverged"))
     (x, y), = cross.get_offsets().tolist()
     (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
-    assert (x, y) == (50.0, 0.0) and x0 < 0.4 and x1 > 80 and y0 <= 0 <= y1
-    assert list(ax.get_xticks()) == [0.4, 50.0]
+    assert (x, y) == (50.0, 0.0) and x0 < 0.05 and x1 > 80 and y0 <= 0 <= y1
+    assert list(ax.get_xticks()) == [0.05, 0.4, 50.0]
 
 
 def test_sweep_colors_are_one_per_schedule_and_length():

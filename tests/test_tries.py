@@ -163,6 +163,8 @@ def test_a_copy_outside_its_checkout_has_no_commit(tmp_path):
     """An installed copy (site-packages, a Ray worker's) is no checkout, even inside another git work tree."""
     other = tmp_path / "repo"
     subprocess.run(["git", "init", "-q", str(other)], check=True)
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "x"],
+                   cwd=other, check=True)  # a work tree with a commit that a copy inside it could wrongly claim
     for parent in (tmp_path / "plain", other / "venv" / "site-packages"):
         shutil.copytree(provenance.PACKAGE, parent / "s11lib", ignore=shutil.ignore_patterns("__pycache__"))
         done = subprocess.run([sys.executable, "-c", "from s11lib import provenance; print(provenance.commit())"],
