@@ -11,6 +11,8 @@ restored after each run, whatever happens. A row is CAUGHT when its test fails w
 all (2: interrupted or a collection error, 3: internal error, 4: usage error such as a test that
 does not exist, 5: no test collected): a broken row is never a catch, and it makes the exit
 status non-zero, as a missed one does.
+It refuses to start on a tree whose files to mutate differ from the commit (a run killed mid-row
+leaves its bug in), and a SIGTERM restores the file it was mutating.
 """
 import datetime
 import os
