@@ -145,7 +145,7 @@ def image_grid(images: np.ndarray, titles: Sequence[str], ncols: int = 5, title:
         ax.axis("off")
         if i < len(images):
             ax.imshow(images[i], interpolation="nearest")
-            ax.set_title(titles[i], fontsize=9)
+            ax.set_title(titles[i], fontsize=9, y=1.0)
     if title:
         fig.suptitle(title)
     # fixed spacing for two-line captions: tight_layout would measure every caption (a second per grid)
@@ -179,7 +179,7 @@ def gradcam_pairs(predicted: np.ndarray, true: np.ndarray, labels: np.ndarray, p
                                               (true[i], f"true: {CLASSES[y]}"))):
             ax = fig.add_subplot(grid[row, 3 * col + j])
             ax.imshow(image, interpolation="nearest")
-            ax.set_title(caption, fontsize=9)
+            ax.set_title(caption, fontsize=9, y=1.0)
             ax.axis("off")
     fig.suptitle(f"GradCAM ({layer}) of each mistake: for the predicted class (left) and for the true class (right)")
     return fig
