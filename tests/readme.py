@@ -44,7 +44,7 @@ def command(prefix: str) -> str:
     return found[0]
 
 
-SMOKE = command("python -m s11lib train --data ../shared/data/cifar10-jpeg.tar.gz --subset 1000")
+SMOKE = command("python -m s11lib train --data ../shared/data/cifar10-jpeg.tar.gz --subset 500 --epochs")
 BLOWN = command("python -m s11lib train --data ../shared/data/cifar10-jpeg.tar.gz --subset 200")
 FIND_LR = command("python -m s11lib find-lr --data ../shared")
 GRADCAM = command("python -m s11lib gradcam --checkpoint runs/smoke")
