@@ -63,8 +63,9 @@ def test_the_smoke_command_is_the_notebooks_smoke_run_and_trains_on_the_real_dat
     metrics = json.loads((smoke / "metrics.json").read_text())
     assert metrics["train_images"] == 500 and metrics["test_images"] == 100
     assert sum(sum(row) for row in metrics["confusion_matrix"]) == 100
-    # chance is 10%; 35.00% on this project's 2-core Intel Xeon, 2026-11-30 (other processors differ by a few points)
-    assert metrics["test_accuracy"] > 25.0
+    # chance is 10%; 26.00% on this project's 2-core AMD EPYC, 2026-12-02 (bench/RESULTS.md section 17; other
+    # processors differ by a few points)
+    assert metrics["test_accuracy"] > 18.0
 
 
 def test_the_find_lr_command_finds_the_smoke_runs_pair(smoke, offline_copy, tmp_path):
