@@ -13,6 +13,10 @@ from pathlib import Path
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# Two test processes share the cores (pytest-xdist, pyproject.toml): OpenMP threads that wait sleep instead of
+# spinning, or two trainings at once each run at a third of their speed (bench/RESULTS.md section 17). Set
+# before torch loads OpenMP, here and in every process the tests start.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import matplotlib  # noqa: E402
 
@@ -54,6 +58,17 @@ class NarrowResNet9(ResNet9):
         self.layer3 = ResLayer(256 // NARROW, 512 // NARROW)
         self.pool = nn.MaxPool2d(4)
         self.fc = nn.Linear(512 // NARROW, num_classes)
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's, which reads the groups
+def pytest_collection_modifyitems(config, items):
+    """The tests that read the shared real-data runs (``smoke``, ``notebook_smoke``) run in one test process,
+    the Ray tests in one: a session fixture is made once in each process that asks for it."""
+    for item in items:
+        if {"smoke", "notebook_smoke"} & set(item.fixturenames):
+            item.add_marker(pytest.mark.xdist_group("real-data"))
+        elif "ray_cluster" in item.fixturenames:
+            item.add_marker(pytest.mark.xdist_group("ray"))
 
 
 @pytest.fixture(scope="session", autouse=True)
