@@ -33,18 +33,19 @@ class ResNet9(nn.Module):
 
     Returns logits times ``logit_scale``; the softmax lives in the loss
     (``nn.CrossEntropyLoss``). Page scales by 0.125 so that the untrained net starts near
-    ln(10) instead of at a loss twice as high (README, "Logit scale").
+    ln(10) instead of at a loss twice as high (README, "Logit scale"). ``width`` is the prep layer's
+    channels (64), which the others double; the tests train a narrower net in-process.
     """
 
-    def __init__(self, num_classes: int = 10, logit_scale: float = 0.125):
+    def __init__(self, num_classes: int = 10, logit_scale: float = 0.125, width: int = 64):
         super().__init__()
         self.logit_scale = logit_scale
-        self.prep = conv_bn(3, 64)
-        self.layer1 = ResLayer(64, 128)
-        self.layer2 = conv_bn(128, 256, pool=True)
-        self.layer3 = ResLayer(256, 512)
+        self.prep = conv_bn(3, width)
+        self.layer1 = ResLayer(width, 2 * width)
+        self.layer2 = conv_bn(2 * width, 4 * width, pool=True)
+        self.layer3 = ResLayer(4 * width, 8 * width)
         self.pool = nn.MaxPool2d(4)
-        self.fc = nn.Linear(512, num_classes)
+        self.fc = nn.Linear(8 * width, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.layer3(self.layer2(self.layer1(self.prep(x))))

@@ -28,36 +28,25 @@ import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from ctrl_c import pytest_configure, pytest_runtest_teardown  # noqa: E402,F401  (Ctrl-C stops the suite)
-from torch import nn  # noqa: E402
 
 import s11lib.engine as engine  # noqa: E402
 from s11lib.config import CLASSES  # noqa: E402
 from s11lib.datasets import Split  # noqa: E402
-from s11lib.model import ResLayer, ResNet9, conv_bn  # noqa: E402
+from s11lib.model import ResNet9  # noqa: E402
 
 HANG = 1800  # seconds: a test's subprocess that takes this long hangs; load alone (a busy 2-core machine) never gets here
 OFFLINE_COPY = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "cifar10-jpeg.tar.gz"
 TRAIN_PER_CLASS, TEST_PER_CLASS = 10, 4  # 100 train and 40 test images
 
 
-NARROW = 4
-
-
 class NarrowResNet9(ResNet9):
-    """ResNet-9's layers at a quarter of its widths (16-32-64-128, a sixteenth of its sums): what the plumbing
+    """ResNet-9 at a quarter of its widths (16-32-64-128, a sixteenth of its sums): what the plumbing
     tests train in-process, where the real net's minutes on a 2-core CPU would check nothing more (an
     eighth was too narrow to read a range test off the tiny data). The recipe's net trains in each test that
     asks for ``real_net``, in every subprocess, notebook kernel and Ray task, and on the real data."""
 
     def __init__(self, num_classes: int = 10, logit_scale: float = 0.125):
-        nn.Module.__init__(self)
-        self.logit_scale = logit_scale
-        self.prep = conv_bn(3, 64 // NARROW)
-        self.layer1 = ResLayer(64 // NARROW, 128 // NARROW)
-        self.layer2 = conv_bn(128 // NARROW, 256 // NARROW, pool=True)
-        self.layer3 = ResLayer(256 // NARROW, 512 // NARROW)
-        self.pool = nn.MaxPool2d(4)
-        self.fc = nn.Linear(512 // NARROW, num_classes)
+        super().__init__(num_classes, logit_scale, width=16)
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist's, which reads the groups
