@@ -173,8 +173,8 @@ def main(argv: list[str]) -> int:
         else:
             p.write_text(src.replace(right, bug))
             try:
-                pytest = [sys.executable, "-m", "pytest", "-q", "-x", "-n", "0", "-p", "no:cacheprovider", test]  # one process
-                done = subprocess.run(pytest, cwd=ROOT, capture_output=True, text=True,
+                command = [sys.executable, "-m", "pytest", "-q", "-x", "-n", "0", "-p", "no:cacheprovider", test]  # one process
+                done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
                                       env={**os.environ, "OMP_NUM_THREADS": "1"})
             finally:
                 p.write_text(src)
