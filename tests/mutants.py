@@ -102,6 +102,7 @@ MUTATIONS = [
  ('s11lib/commands.py', '    finished(f"wrote {\', \'.join(folder.written)} to {folder.path}")\n    return search', '    print(f"wrote {\', \'.join(folder.written)} to {folder.path}")\n    return search', 'tests/test_robustness.py::test_a_finished_command_ignores_ctrl_c_through_the_exit_and_in_process_gives_it_back'),
  ('tests/mutants.py', '    if unknown:\n        print(f"no row', '    if False:\n        print(f"no row', 'tests/test_mutants.py::test_a_row_number_that_names_no_row_is_an_error_not_an_empty_pass'),
  ('tests/mutants.py', '    if dirty:  # a run ' + 'killed mid-row', '    if False:  # (',  'tests/test_mutants.py::test_a_tree_a_killed_run_left_mutated_is_refused'),
+ ("s11lib/model.py", 'logit_scale: float = 0.125, width: int = 64):\n', 'logit_scale: float = 0.125, width: int = 64):\n        width = 64\n', "tests/test_model.py::test_width_scales_every_layer"),
 ]
 
 

@@ -7,6 +7,14 @@ def test_parameter_count_matches_the_assignment():
     assert count_parameters(ResNet9()) == 6_573_130
 
 
+def test_width_scales_every_layer():
+    """The tests' narrow net (conftest) is ``width=16``: 16-32-64-128 channels, not a copy of the widths."""
+    model = ResNet9(width=16)
+    assert [model.prep[0].out_channels, model.layer1.conv[0].out_channels, model.layer2[0].out_channels,
+            model.layer3.conv[0].out_channels, model.fc.in_features] == [16, 32, 64, 128, 128]
+    assert count_parameters(model) == 412_954
+
+
 def test_output_is_one_logit_per_class():
     assert ResNet9()(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
 
