@@ -1,6 +1,7 @@
 """The GPU scripts run rarely and on borrowed time: check here, on the CPU and on the tiny
 fixture, that they run end to end and that they record what their docstrings promise."""
 
+import csv
 import json
 import os
 import signal
@@ -20,6 +21,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import airbench_peer  # noqa: E402
 import profile_epoch  # noqa: E402
 import record  # noqa: E402
+import record_cpu_run  # noqa: E402
 
 from conftest import HANG
 from s11lib.config import CLASSES  # noqa: E402
@@ -167,3 +169,40 @@ def test_the_gpu_image_check_names_what_would_be_missing_there(tmp_path):
     assert unmet == ["albumentations<3,>=2.0.5: UNMET, carried 1.4.0",
                      f"grad-cam>=1.5.0: UNMET, neither in the image nor carried in {tmp_path}",
                      f"ipykernel>=6.14: UNMET, neither in the image nor carried in {tmp_path}"]
+
+
+def paused_run(tmp_path, epoch_2_end="2026-12-03T00:40:00Z"):
+    """A finished run of 3 epochs across midnight: epoch 2 stopped 20 minutes, epoch 3 half a minute, none between."""
+    run, logs = tmp_path / "try-1", tmp_path / "logs"
+    run.mkdir(), logs.mkdir()
+    history = [{"epoch": 1, "seconds": 600.0}, {"epoch": 2, "seconds": 1800.0}, {"epoch": 3, "seconds": 100.0}]
+    metrics = {"history": [{**h, "lr": 0.1, "train_acc": 50.0, "test_acc": 60.0 + h["epoch"]} for h in history],
+               "starts": [{"epoch": 0, "at": "2026-12-02T23:00:00+00:00"}, {"epoch": 1, "at": "2026-12-03T00:10:00+00:00"}],
+               "test_accuracy": 63.0, "test_accuracy_tta": 64.0, "min_lr": 0.002, "max_lr": 0.3, "lr_rule": "diverge"}
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    for name in ("history.csv", "lr_finder.json", "config.json"):
+        (run / name).write_text(name)
+    (logs / "starts.txt").write_text("start 1\n")
+    (logs / "pauses.txt").write_text("paused 23:20:00\nresumed 23:25:00\npaused 00:15:00\nresumed 00:35:00\n"
+                                     "paused 00:41:00\npaused 00:41:10\nresumed 00:41:30\n")
+    (logs / "checkpoints.txt").write_text(f"epoch 2 checkpoint written {epoch_2_end} (by hand)\n")
+    return run, logs
+
+
+def test_a_paused_runs_epochs_are_counted_net_of_the_pauses_inside_them(tmp_path):
+    run, logs = paused_run(tmp_path)
+    record_cpu_run.main(run, logs, tmp_path / "results")
+    rows = list(csv.DictReader(open(tmp_path / "results" / "epochs.csv")))
+    assert [(r["began"], r["ended"], r["end_from"]) for r in rows] == [
+        ("2026-12-02T23:00:00Z", "2026-12-02T23:10:00Z", "from its start"),
+        ("2026-12-03T00:10:00Z", "2026-12-03T00:40:00Z", "logged"),
+        ("2026-12-03T00:40:00Z", "2026-12-03T00:41:40Z", "from its start")]
+    assert [(r["paused_seconds"], r["net_seconds"]) for r in rows] == [("0.0", "600.0"), ("1200.0", "600.0"), ("30.0", "70.0")]
+    assert sorted(p.name for p in (tmp_path / "results").iterdir()) == sorted(
+        ["epochs.csv", "metrics.json", "history.csv", "lr_finder.json", "config.json", "starts.txt", "pauses.txt", "checkpoints.txt"])
+
+
+def test_an_epoch_end_that_disagrees_with_its_start_is_refused(tmp_path):
+    run, logs = paused_run(tmp_path, epoch_2_end="2026-12-03T00:45:00Z")
+    with pytest.raises(ValueError, match="epoch 2 would have begun at 00:15:00, its start says 00:10:00"):
+        record_cpu_run.main(run, logs, tmp_path / "results")
