@@ -49,3 +49,19 @@ def test_no_function_is_named_like_a_module_its_file_imports():
         defined = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
         clashes += [f"{path.name}:{name}" for name in sorted(defined & imported & modules)]
     assert clashes == []
+
+
+def test_the_tests_sharing_a_session_fixture_run_in_one_test_process():
+    """pytest-xdist sends the tests of one xdist_group to one process, which makes the real-data smoke runs
+    (and the local Ray) once; conftest marks the groups before xdist reads them (``tryfirst``)."""
+    import subprocess
+    import sys
+
+    tests = ["tests/test_ray_sweep.py::test_a_wrong_token_is_refused_before_the_sweep_touches_anything",
+             "tests/test_readme.py::test_the_find_lr_command_finds_the_smoke_runs_pair",
+             "tests/test_model.py::test_output_is_one_logit_per_class"]
+    plan = subprocess.run([sys.executable, "-m", "pytest", "-n", "1", "--dist", "loadgroup", "--setup-plan", "-v",
+                           "-p", "no:cacheprovider", *tests], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    ids = {line.split()[0] for line in plan.stdout.splitlines() if line.startswith("tests/")}
+    assert ids == {tests[0] + "@ray", tests[1] + "@real-data", tests[2]}
