@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
 import airbench_peer  # noqa: E402
+import notebook_outputs  # noqa: E402
 import profile_epoch  # noqa: E402
 import record  # noqa: E402
 import record_cpu_run  # noqa: E402
@@ -206,3 +207,22 @@ def test_an_epoch_end_that_disagrees_with_its_start_is_refused(tmp_path):
     run, logs = paused_run(tmp_path, epoch_2_end="2026-12-03T00:45:00Z")
     with pytest.raises(ValueError, match="epoch 2 would have begun at 00:15:00, its start says 00:10:00"):
         record_cpu_run.main(run, logs, tmp_path / "results")
+
+
+def test_an_executed_notebooks_outputs_go_to_the_cells_with_its_ids_and_changed_code_is_named():
+    import nbformat
+
+    def notebook(sources):
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_markdown_cell("# t", id="m1"),
+                    *(nbformat.v4.new_code_cell(s, id=f"c{i}") for i, s in enumerate(sources))]
+        return nb
+
+    ran, now = notebook(["print(1)", "x = 2  # old", "x"]), notebook(["print(1)", "x = 2  # new", "x"])
+    for i, cell in enumerate(c for c in ran.cells if c.cell_type == "code"):
+        cell.outputs, cell.execution_count = [nbformat.v4.new_output("stream", text=f"out {i}\n")], i + 1
+    assert notebook_outputs.transplant(ran, now) == ["c1"]
+    assert [(c.execution_count, c.outputs[0].text) for c in now.cells[1:]] == [(1, "out 0\n"), (2, "out 1\n"), (3, "out 2\n")]
+    assert [c.source for c in now.cells[1:]] == ["print(1)", "x = 2  # new", "x"]
+    with pytest.raises(ValueError, match="differ in their cells"):
+        notebook_outputs.transplant(ran, notebook(["print(1)", "x"]))
