@@ -11,7 +11,8 @@ inside the kernel with a monotonic clock, so they include the time it was stoppe
 subtracts the pauses that overlap the epoch, whose span is [end - recorded, end]. An epoch without a
 logged end is taken to start where the one before it ended, or at its start's time (the checkpoint's
 ``starts``: each resume's epoch and time) when it is the first of a start. Pause lines carry only a
-time of day; the date is the run's first start's, and a pause before the one before it is a day later.
+time of day: each is dated at the first such time after the line above it (the first line: after the run's
+first start), so a log may cross midnight.
 """
 
 from __future__ import annotations
@@ -32,12 +33,12 @@ def parse_time(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def pauses(text: str, day: dt.date) -> list[tuple[dt.datetime, dt.datetime]]:
+def pauses(text: str, after: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
     """The spans the run was stopped: from a ``paused`` line to the next ``resumed`` one (repeats merged)."""
-    spans, since, last = [], None, None
+    spans, since, last = [], None, after
     for kind, clock in re.findall(r"^(paused|resumed) (\d\d:\d\d:\d\d)", text, re.M):
-        t = dt.datetime.combine(day, dt.time.fromisoformat(clock), dt.timezone.utc)
-        while last is not None and t < last:  # past midnight
+        t = dt.datetime.combine(last.date(), dt.time.fromisoformat(clock), dt.timezone.utc)
+        if t < last:  # past midnight
             t += dt.timedelta(days=1)
         last = t
         if kind == "paused" and since is None:
@@ -93,8 +94,7 @@ def read_run(run: Path) -> tuple[dict, bool]:
 
 def main(run: Path, logs: Path, results: Path) -> None:
     m, finished = read_run(run)
-    first = parse_time(m["starts"][0]["at"]).date()
-    stopped = pauses((logs / "pauses.txt").read_text(), first)
+    stopped = pauses((logs / "pauses.txt").read_text(), parse_time(m["starts"][0]["at"]))
     ends = {int(e): parse_time(t) for e, t in re.findall(r"^epoch (\d+) checkpoint written (\S+)",
                                                         (logs / "checkpoints.txt").read_text(), re.M)}
     rows = epoch_rows(m["history"], m["starts"], ends, stopped)
