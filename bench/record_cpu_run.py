@@ -6,7 +6,8 @@ TRY is the notebook's (or ``train``'s) run folder; a finished one has metrics.js
 read from its checkpoint (a dry run: RESULTS then gets only epochs.csv and the logs). LOGS holds what the
 run's keeper wrote beside it: ``starts.txt`` (each start and end), ``pauses.txt`` (``paused HH:MM:SS`` /
 ``resumed HH:MM:SS`` lines, SIGSTOP and SIGCONT of the run's processes) and ``checkpoints.txt`` (``epoch E
-checkpoint written ISO-TIME``: the wall-clock end of epoch E). An epoch's recorded seconds are measured
+checkpoint written ISO-TIME``: the wall-clock end of epoch E), and the keeper's scripts (``go.sh``,
+``pause.sh``, ``watch.sh``), copied with them. An epoch's recorded seconds are measured
 inside the kernel with a monotonic clock, so they include the time it was stopped: ``net_seconds``
 subtracts the pauses that overlap the epoch, whose span is [end - recorded, end]. An epoch without a
 logged end is taken to start where the one before it ended, or at its start's time (the checkpoint's
@@ -27,6 +28,7 @@ from pathlib import Path
 
 FILES = ("metrics.json", "history.csv", "lr_finder.json", "config.json")
 LOGS = ("starts.txt", "pauses.txt", "checkpoints.txt")
+KEEPER = ("go.sh", "pause.sh", "watch.sh")  # what started, paused and watched the run: copied where present
 
 
 def parse_time(text: str) -> dt.datetime:
@@ -105,6 +107,9 @@ def main(run: Path, logs: Path, results: Path) -> None:
         writer.writerows(rows)
     for name in LOGS:
         shutil.copy(logs / name, results / name)
+    for name in KEEPER:
+        if (logs / name).exists():
+            shutil.copy(logs / name, results / name)
     if finished:
         for name in FILES:
             shutil.copy(run / name, results / name)

@@ -184,6 +184,7 @@ def paused_run(tmp_path, epoch_2_end="2026-12-03T00:40:00Z"):
     for name in ("history.csv", "lr_finder.json", "config.json"):
         (run / name).write_text(name)
     (logs / "starts.txt").write_text("start 1\n")
+    (logs / "go.sh").write_text("python bench/execute_notebook.py\n")
     (logs / "pauses.txt").write_text("paused 23:20:00\nresumed 23:25:00\npaused 00:15:00\nresumed 00:35:00\n"
                                      "paused 00:41:00\npaused 00:41:10\nresumed 00:41:30\n")
     (logs / "checkpoints.txt").write_text(f"epoch 2 checkpoint written {epoch_2_end} (by hand)\n")
@@ -200,7 +201,8 @@ def test_a_paused_runs_epochs_are_counted_net_of_the_pauses_inside_them(tmp_path
         ("2026-12-03T00:40:00Z", "2026-12-03T00:41:40Z", "from its start")]
     assert [(r["paused_seconds"], r["net_seconds"]) for r in rows] == [("0.0", "600.0"), ("1200.0", "600.0"), ("30.0", "70.0")]
     assert sorted(p.name for p in (tmp_path / "results").iterdir()) == sorted(
-        ["epochs.csv", "metrics.json", "history.csv", "lr_finder.json", "config.json", "starts.txt", "pauses.txt", "checkpoints.txt"])
+        ["epochs.csv", "metrics.json", "history.csv", "lr_finder.json", "config.json", "starts.txt", "pauses.txt", "checkpoints.txt",
+         "go.sh"])
 
 
 def test_an_epoch_end_that_disagrees_with_its_start_is_refused(tmp_path):
