@@ -33,20 +33,28 @@ import s11lib.engine as engine  # noqa: E402
 from s11lib.config import CLASSES  # noqa: E402
 from s11lib.datasets import Split  # noqa: E402
 from s11lib.model import ResNet9  # noqa: E402
+from narrow.sitecustomize import narrow  # noqa: E402
 
 HANG = 1800  # seconds: a test's subprocess that takes this long hangs; load alone (a busy 2-core machine) never gets here
 OFFLINE_COPY = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "cifar10-jpeg.tar.gz"
 TRAIN_PER_CLASS, TEST_PER_CLASS = 10, 4  # 100 train and 40 test images
 
 
-class NarrowResNet9(ResNet9):
-    """ResNet-9 at a quarter of its widths (16-32-64-128, a sixteenth of its sums): what the plumbing
-    tests train in-process, where the real net's minutes on a 2-core CPU would check nothing more (an
-    eighth was too narrow to read a range test off the tiny data). The recipe's net trains in each test that
-    asks for ``real_net``, in every subprocess, notebook kernel and Ray task, and on the real data."""
+# The narrow ResNet-9, at a quarter of its widths (16-32-64-128, a sixteenth of its sums): what the plumbing tests
+# train, in-process and, through ``narrow_env``, in the subprocesses and Ray tasks that check plumbing, where the real
+# net's minutes on a 2-core CPU would check nothing more (an eighth was too narrow to read a range test off the tiny
+# data). The recipe's net trains in each test that asks for ``real_net``, in every other subprocess, in the notebook's
+# kernels, and on the real data.
+NarrowResNet9 = narrow(ResNet9)
+NARROW = Path(__file__).resolve().parent / "narrow"  # tests/narrow/sitecustomize.py: the narrow net in another process
 
-    def __init__(self, num_classes: int = 10, logit_scale: float = 0.125):
-        super().__init__(num_classes, logit_scale, width=16)
+
+def narrow_env(env: dict | None = None) -> dict:
+    """``env`` (or this process's environment) with the narrow net for the Python processes it starts:
+    tests/narrow/sitecustomize.py first on their PYTHONPATH."""
+    env = dict(os.environ if env is None else env)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(NARROW), env.get("PYTHONPATH")]))
+    return env
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist's, which reads the groups
@@ -272,7 +280,8 @@ def ray_token_auth() -> bool:
 def ray_cluster():
     """One local Ray for the whole session (its start-up costs seconds): 2 CPUs, no dashboard, and
     token authentication on where the installed Ray has it, as the cluster how-to says. Subprocesses
-    inherit the token through the environment; its GCS address is ``ray_cluster.address``."""
+    inherit the token through the environment; its GCS address is ``ray_cluster.address``. Its tasks
+    train the narrow net, as the tests here do (Ray puts the shipped package first on their path)."""
     import secrets
     import types
 
@@ -284,7 +293,8 @@ def ray_cluster():
 
     from s11lib.ray_sweep import PACKAGE
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env={"py_modules": [str(PACKAGE)]})
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             runtime_env={"py_modules": [str(PACKAGE)], "env_vars": {"PYTHONPATH": str(NARROW)}})
     yield types.SimpleNamespace(ray=ray, address=ray.get_runtime_context().gcs_address, token_auth=bool(auth))
     ray.shutdown()
     for k, v in saved.items():

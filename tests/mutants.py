@@ -111,6 +111,10 @@ MUTATIONS = [
  ('tests/conftest.py', '            item.add_marker(pytest.mark.xdist_group("real-data"))', '            pass', 'tests/test_layout.py::test_the_tests_sharing_a_session_fixture_run_in_one_test_process'),
  ('bench/notebook_outputs.py', '        if ran.source != cell.source:\n            differ.append(cell.id)\n', '', 'tests/test_bench.py::test_an_executed_notebooks_outputs_go_to_the_cells_with_its_ids_and_changed_code_is_named'),
  ('bench/notebook_outputs.py', '    if ids != [(c.cell_type, c.get("id")) for c in target.cells]:', '    if False:', 'tests/test_bench.py::test_an_executed_notebooks_outputs_go_to_the_cells_with_its_ids_and_changed_code_is_named'),
+ ('tests/narrow/sitecustomize.py', '            module.ResNet9 = narrow(module.ResNet9)\n', '', 'tests/test_model.py::test_a_process_the_tests_start_with_narrow_env_trains_the_narrow_net_and_loads_nothing_before'),
+ ('tests/narrow/sitecustomize.py', 'import sys\n\nWIDTH', 'import sys\n\nimport torch  # noqa: F401\n\nWIDTH', 'tests/test_model.py::test_a_process_the_tests_start_with_narrow_env_trains_the_narrow_net_and_loads_nothing_before'),
+ ('tests/conftest.py', '    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(NARROW), env.get("PYTHONPATH")]))\n', '', 'tests/test_model.py::test_a_process_the_tests_start_with_narrow_env_trains_the_narrow_net_and_loads_nothing_before'),
+ ('tests/conftest.py', ', "env_vars": {"PYTHONPATH": str(NARROW)}})', '})', 'tests/test_ray_sweep.py::test_a_sweep_through_ray_writes_the_local_sweeps_rows_and_a_rerun_by_address_keeps_them'),
 ]
 
 

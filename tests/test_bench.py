@@ -24,17 +24,18 @@ import profile_epoch  # noqa: E402
 import record  # noqa: E402
 import record_cpu_run  # noqa: E402
 
-from conftest import HANG
+from conftest import HANG, NarrowResNet9, narrow_env
 from s11lib.config import CLASSES  # noqa: E402
 from s11lib.datasets import load_cifar10  # noqa: E402
+from s11lib.model import count_parameters  # noqa: E402
 
 
 def test_the_gpu_plan_killed_halfway_leaves_every_finished_result(tmp_path, learnable):
-    """A CPU dry run on tiny data, killed (as the device tool's limit would) when the notebook
-    step starts: what finished before is in OUT, packed whole, and summary.json records it."""
+    """A CPU dry run on tiny data with the narrow net, killed (as the device tool's limit would) when the
+    notebook step starts: what finished before is in OUT, packed whole, and summary.json records it."""
     out, work = tmp_path / "out", tmp_path / "work"
-    env = {**os.environ, "S11_DATA": str(learnable), "S11_SEEDS": "1", "PYTHON": sys.executable, "S11_WORK": str(work),
-           "S11_ARGS": "--epochs 2 --peak-epoch 1 --batch-size 25 --workers 0 --device cpu --finder-iters 8",
+    env = {**narrow_env(), "S11_DATA": str(learnable), "S11_SEEDS": "1", "PYTHON": sys.executable, "S11_WORK": str(work),
+           "S11_ARGS": "--epochs 2 --peak-epoch 1 --batch-size 25 --workers 0 --device cpu --finder-iters 16",
            "S11_SWEEP_LRS": "0.1"}
     plan = subprocess.Popen(["bash", "bench/gpu_plan.sh", str(out)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
@@ -56,8 +57,9 @@ def test_the_gpu_plan_killed_halfway_leaves_every_finished_result(tmp_path, lear
     assert summary["groups"]["gpu"]["lr_rule"] == ["diverge"] and summary["groups"]["gpu"]["group_wall_seconds"] >= 0
     with tarfile.open(out / "gpu.tgz") as t:
         names = t.getnames()
-    assert "runs/gpu/seed-1/metrics.json" in names and "runs/gpu/seed-1/lr_finder.json" in names
-    assert not [n for n in names if n.endswith("checkpoint.pt")]
+        metrics = json.load(t.extractfile("runs/gpu/seed-1/metrics.json"))
+    assert "runs/gpu/seed-1/lr_finder.json" in names and not [n for n in names if n.endswith("checkpoint.pt")]
+    assert metrics["params"] == count_parameters(NarrowResNet9())  # the plan's steps trained the narrow net
     with tarfile.open(out / "sweep.tgz") as t:
         rows = json.load(t.extractfile("runs/sweep/sweep.json"))
         assert not [n for n in t.getnames() if n.endswith("checkpoint.pt")]
@@ -117,7 +119,7 @@ def test_the_peer_reads_exactly_the_pixels_we_read(tmp_path, sources):
 def test_the_epoch_profile_runs_on_the_cpu(sources):
     done = subprocess.run([sys.executable, "bench/profile_epoch.py", "--data", str(sources["tar.gz"]), "--batch-size", "50",
                            "--device", "cpu", "--rows", "5"], cwd=ROOT, capture_output=True, text=True, timeout=HANG,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+                          env=narrow_env({**os.environ, "PYTHONPATH": str(ROOT)}))
     assert done.returncode == 0, done.stderr[-2000:]
     assert "one epoch of 100 images, batch 50, cpu" in done.stdout and "Self CPU" in done.stdout
 

@@ -1,5 +1,9 @@
+import subprocess
+import sys
+
 import torch
 
+from conftest import narrow_env
 from s11lib.model import ResNet9, count_parameters, summary
 
 
@@ -13,6 +17,15 @@ def test_width_scales_every_layer():
     assert [model.prep[0].out_channels, model.layer1.conv[0].out_channels, model.layer2[0].out_channels,
             model.layer3.conv[0].out_channels, model.fc.in_features] == [16, 32, 64, 128, 128]
     assert count_parameters(model) == 412_954
+
+
+def test_a_process_the_tests_start_with_narrow_env_trains_the_narrow_net_and_loads_nothing_before():
+    """tests/narrow/sitecustomize.py, which Python imports at start-up: torch only when the engine is imported."""
+    code = ("import sys; before = sorted(m for m in ('torch', 's11lib') if m in sys.modules); import s11lib.engine as e; "
+            "from s11lib.model import count_parameters; m = e.build_model(e.Config(), e.torch.device('cpu')); "
+            "print(before, type(m).__name__, count_parameters(m))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=narrow_env())
+    assert done.stdout == "[] NarrowResNet9 412954\n", done.stderr
 
 
 def test_output_is_one_logit_per_class():

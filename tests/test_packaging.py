@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
-from conftest import HANG
+from conftest import HANG, NARROW, NarrowResNet9
+from s11lib.model import count_parameters
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
@@ -89,9 +90,10 @@ def test_installed_outside_the_checkout_it_answers_and_trains(wheel, learnable, 
     # the range test too, its output captured as a log redirected to a file is: no progress bars in it
     trained = run(python, "-m", "s11lib", "train", "--data", learnable, "--out", "run", "--finder-iters", "8",
                   "--epochs", "2", "--peak-epoch", "1", "--batch-size", "25", "--workers", "0", "--device", "cpu",
-                  cwd=tmp_path)
+                  cwd=tmp_path, env={"PYTHONPATH": str(NARROW)})  # the narrow net: no module of the checkout
     assert trained.returncode == 0, trained.stderr
-    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["epochs"] == 2
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["epochs"] == 2 and metrics["params"] == count_parameters(NarrowResNet9())
     assert "\r" not in trained.stdout + trained.stderr
     assert "UserWarning" not in trained.stderr and "Traceback" not in trained.stderr
     # the same package from a git URL (this checkout's committed state), as `pip install "s11lib[ray] @ git+URL"`

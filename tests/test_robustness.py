@@ -19,7 +19,7 @@ import torch
 from PIL import Image
 
 import s11lib.engine as engine
-from conftest import HANG
+from conftest import HANG, narrow_env
 from s11lib import checkpoint
 from s11lib.cli import main
 from s11lib.config import Config, ConfigError
@@ -301,7 +301,7 @@ def test_interrupted_and_resumed_run_equals_the_uninterrupted_one(path, referenc
 
 
 def test_sigterm_saves_and_says_how_to_resume(sources, tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    env = narrow_env({**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
     proc = subprocess.Popen([sys.executable, "-m", "s11lib", "train", "--data", str(sources["folder"]), "--out", str(tmp_path),
                              "--min-lr", "0.01", "--max-lr", "0.1", "--epochs", "30", "--peak-epoch", "1",
                              "--batch-size", "25", "--workers", "0", "--device", "cpu", "--no-progress"],
