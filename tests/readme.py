@@ -49,7 +49,7 @@ BLOWN = command("python -m s11lib train --data ../shared/data/cifar10-jpeg.tar.g
 FIND_LR = command("python -m s11lib find-lr --data ../shared")
 GRADCAM = command("python -m s11lib gradcam --checkpoint runs/smoke")
 NOTEBOOK = command("S11_SMOKE=1 ")
-SWEEP = command("python -m s11lib sweep --data ../shared/data/cifar10-jpeg.tar.gz --subset 500")
+SWEEP = command("python -m s11lib sweep --data ../shared/data/cifar10-jpeg.tar.gz --subset 200")
 SUMMARY = command("python -m s11lib summary runs/")
 TESTS = command("pip install -q -r requirements-dev.txt")  # run by CI (.ci/run, test_newcomer checks it is the same line)
 RUN_HERE = (SMOKE, BLOWN, FIND_LR, GRADCAM, NOTEBOOK, SWEEP, SUMMARY, TESTS)
