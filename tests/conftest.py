@@ -4,6 +4,7 @@ ResNet-9 for in-process runs (the recipe's net where a test asks for ``real_net`
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import pickle
 import random
@@ -59,13 +60,39 @@ def narrow_env(env: dict | None = None) -> dict:
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist's, which reads the groups
 def pytest_collection_modifyitems(config, items):
-    """The tests that read the shared real-data runs (``smoke``, ``notebook_smoke``) run in one test process,
-    the Ray tests in one: a session fixture is made once in each process that asks for it."""
+    """The tests of the notebook's real-data run (``notebook_smoke``) run in one test process, the other
+    tests of the CLI's (``smoke``) in another, the Ray tests in one: each run is made once for the
+    whole suite (``made_once``), and grouped so, the process that reads one is the one that made it."""
     for item in items:
-        if {"smoke", "notebook_smoke"} & set(item.fixturenames):
+        if "notebook_smoke" in item.fixturenames:
+            item.add_marker(pytest.mark.xdist_group("notebook"))
+        elif "smoke" in item.fixturenames:
             item.add_marker(pytest.mark.xdist_group("real-data"))
         elif "ray_cluster" in item.fixturenames:
             item.add_marker(pytest.mark.xdist_group("ray"))
+
+
+def made_once(shared: Path, name: str, make) -> Path:
+    """The folder ``make(folder)`` fills, made once for the whole suite in ``shared`` (``shared_folder``):
+    by whichever test process asks first, while the others wait for it (pytest-xdist's recipe for
+    session fixtures). If making it failed, the next process to ask makes it anew."""
+    import fcntl
+
+    folder = shared / name
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, or when its process dies
+        if not (shared / f"{name}.made").exists():
+            shutil.rmtree(folder, ignore_errors=True)  # what a failed try left
+            folder.mkdir()
+            make(folder)
+            (shared / f"{name}.made").touch()
+    return folder
+
+
+def shared_folder(tmp_path_factory, worker_id: str) -> Path:
+    """The temporary folder this session's test processes share (in a session of one, its own)."""
+    base = tmp_path_factory.getbasetemp()
+    return base if worker_id == "master" else base.parent
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -214,32 +241,36 @@ def interrupt_in_epoch(monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def smoke(offline_copy, tmp_path_factory) -> Path:
-    """README's CPU smoke command on the real data, trained once for the session: its run folder."""
+def smoke(offline_copy, tmp_path_factory, worker_id) -> Path:
+    """README's CPU smoke command on the real data, trained once for the suite: its run folder."""
     from readme import SMOKE, argv
 
     from s11lib.cli import main
 
-    tmp = tmp_path_factory.mktemp("readme")
-    with the_real_net():
-        assert main(argv(SMOKE, offline_copy, tmp)) == 0
-    return tmp / "runs" / "smoke"
+    def make(folder: Path) -> None:
+        with the_real_net():
+            assert main(argv(SMOKE, offline_copy, folder)) == 0
+
+    return made_once(shared_folder(tmp_path_factory, worker_id), "readme-smoke", make) / "runs" / "smoke"
 
 
 @pytest.fixture(scope="session")
-def notebook_smoke(offline_copy, tmp_path_factory):
-    """README's nbconvert line (the notebook in smoke mode on the real data), executed once for the session:
+def notebook_smoke(offline_copy, tmp_path_factory, worker_id):
+    """README's nbconvert line (the notebook in smoke mode on the real data), executed once for the suite:
     its folder, the executed notebook, its run directory, and the README's pictures' times before it ran."""
     import types
 
     from readme import ROOT, run_notebook_command
 
-    tmp = tmp_path_factory.mktemp("notebook")
-    pictures = {p.name: p.stat().st_mtime_ns for p in (ROOT / "images").glob("*.png")}
-    done = run_notebook_command(offline_copy, tmp, HANG)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return types.SimpleNamespace(cwd=tmp, executed=tmp / "runs" / "notebook-smoke.ipynb",
-                                 run_dir=tmp / "runs" / "notebook-smoke", readme_pictures=pictures)
+    def make(folder: Path) -> None:
+        pictures = {p.name: p.stat().st_mtime_ns for p in (ROOT / "images").glob("*.png")}
+        (folder / "pictures-before.json").write_text(json.dumps(pictures))
+        done = run_notebook_command(offline_copy, folder, HANG)
+        assert done.returncode == 0, done.stderr[-3000:]
+
+    tmp = made_once(shared_folder(tmp_path_factory, worker_id), "notebook-smoke", make)
+    return types.SimpleNamespace(cwd=tmp, executed=tmp / "runs" / "notebook-smoke.ipynb", run_dir=tmp / "runs" / "notebook-smoke",
+                                 readme_pictures=json.loads((tmp / "pictures-before.json").read_text()))
 
 
 @pytest.fixture(scope="session")

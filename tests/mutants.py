@@ -115,6 +115,10 @@ MUTATIONS = [
  ('tests/narrow/sitecustomize.py', 'import sys\n\nWIDTH', 'import sys\n\nimport torch  # noqa: F401\n\nWIDTH', 'tests/test_model.py::test_a_process_the_tests_start_with_narrow_env_trains_the_narrow_net_and_loads_nothing_before'),
  ('tests/conftest.py', '    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(NARROW), env.get("PYTHONPATH")]))\n', '', 'tests/test_model.py::test_a_process_the_tests_start_with_narrow_env_trains_the_narrow_net_and_loads_nothing_before'),
  ('tests/conftest.py', ', "env_vars": {"PYTHONPATH": str(NARROW)}})', '})', 'tests/test_ray_sweep.py::test_a_sweep_through_ray_writes_the_local_sweeps_rows_and_a_rerun_by_address_keeps_them'),
+ ('tests/conftest.py', '        if not (shared / f"{name}.made").exists():', '        if True:', 'tests/test_layout.py::test_a_folder_the_test_processes_share_is_made_once_and_anew_after_a_failed_try'),
+ ('tests/conftest.py', '        fcntl.flock(lock, fcntl.LOCK_EX)  # released', '        pass  # released', 'tests/test_layout.py::test_a_folder_the_test_processes_share_is_made_once_and_anew_after_a_failed_try'),
+ ('tests/conftest.py', '            shutil.rmtree(folder, ignore_errors=True)  # what a failed try left\n            folder.mkdir()', '            folder.mkdir(exist_ok=True)', 'tests/test_layout.py::test_a_folder_the_test_processes_share_is_made_once_and_anew_after_a_failed_try'),
+ ('tests/conftest.py', '            item.add_marker(pytest.mark.xdist_group("notebook"))', '            pass', 'tests/test_layout.py::test_the_tests_sharing_a_session_fixture_run_in_one_test_process'),
 ]
 
 

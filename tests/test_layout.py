@@ -52,16 +52,54 @@ def test_no_function_is_named_like_a_module_its_file_imports():
 
 
 def test_the_tests_sharing_a_session_fixture_run_in_one_test_process():
-    """pytest-xdist sends the tests of one xdist_group to one process, which makes the real-data smoke runs
-    (and the local Ray) once; conftest marks the groups before xdist reads them (``tryfirst``)."""
+    """pytest-xdist sends the tests of one xdist_group to one process: the process that made a real-data
+    smoke run (or the local Ray) is the one that reads it; conftest marks the groups before xdist reads them
+    (``tryfirst``)."""
     import subprocess
     import sys
 
     tests = ["tests/test_ray_sweep.py::test_a_wrong_token_is_refused_before_the_sweep_touches_anything",
              "tests/test_readme.py::test_the_find_lr_command_finds_the_smoke_runs_pair",
+             "tests/test_readme.py::test_the_notebooks_smoke_command_gives_the_smoke_runs_numbers",
              "tests/test_model.py::test_output_is_one_logit_per_class"]
     plan = subprocess.run([sys.executable, "-m", "pytest", "-n", "1", "--dist", "loadgroup", "--setup-plan", "-v",
                            "-p", "no:cacheprovider", *tests], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert plan.returncode == 0, plan.stdout + plan.stderr
     ids = {line.split()[0] for line in plan.stdout.splitlines() if line.startswith("tests/")}
-    assert ids == {tests[0] + "@ray", tests[1] + "@real-data", tests[2]}
+    assert ids == {tests[0] + "@ray", tests[1] + "@real-data", tests[2] + "@notebook", tests[3]}
+
+
+def test_a_folder_the_test_processes_share_is_made_once_and_anew_after_a_failed_try(tmp_path):
+    """conftest's ``made_once``: the real-data smoke runs are made once for the whole suite."""
+    import threading
+    import time
+
+    import pytest
+
+    from conftest import made_once
+
+    def fail(folder):
+        (folder / "half").touch()
+        raise RuntimeError("failed")
+
+    with pytest.raises(RuntimeError):
+        made_once(tmp_path, "x", fail)
+    made = []
+
+    def make(folder):
+        made.append(folder)
+        (folder / "whole").touch()
+
+    assert made_once(tmp_path, "x", make) == made_once(tmp_path, "x", make) == tmp_path / "x"
+    assert made == [tmp_path / "x"] and [p.name for p in (tmp_path / "x").iterdir()] == ["whole"]
+
+    def slow(folder):  # a second process asks while the first makes it: it waits, and makes nothing
+        made.append(folder)
+        time.sleep(0.5)
+
+    threads = [threading.Thread(target=made_once, args=(tmp_path, "y", slow)) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert made == [tmp_path / "x", tmp_path / "y"]
