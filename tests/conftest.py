@@ -194,14 +194,16 @@ def make_learnable_split(per_class: int, seed: int) -> Split:
 
 
 @pytest.fixture(scope="session")
-def learnable(tmp_path_factory) -> Path:
-    """A tiny data set a net can learn (100 train, 40 test images), as a .tar.gz in ImageFolder layout."""
-    base = tmp_path_factory.mktemp("learnable")
-    folder = write_image_folder(base / "learnable", make_learnable_split(TRAIN_PER_CLASS, 1),
-                                make_learnable_split(TEST_PER_CLASS, 2))
-    with tarfile.open(base / "learnable.tar.gz", "w:gz") as t:
-        t.add(folder, arcname="learnable")
-    return base / "learnable.tar.gz"
+def learnable(tmp_path_factory, worker_id) -> Path:
+    """A tiny data set a net can learn (100 train, 40 test images), as a .tar.gz in ImageFolder layout: one for
+    the suite, so the runs made once (``trained``, ``swept``) name the data path every test process reads."""
+    def make(base: Path) -> None:
+        folder = write_image_folder(base / "learnable", make_learnable_split(TRAIN_PER_CLASS, 1),
+                                    make_learnable_split(TEST_PER_CLASS, 2))
+        with tarfile.open(base / "learnable.tar.gz", "w:gz") as t:
+            t.add(folder, arcname="learnable")
+
+    return made_once(shared_folder(tmp_path_factory, worker_id), "learnable", make) / "learnable.tar.gz"
 
 
 LEARNABLE_RUN = ["--finder-iters", "8", "--epochs", "2", "--peak-epoch", "1", "--batch-size", "25", "--workers", "0",
@@ -209,13 +211,14 @@ LEARNABLE_RUN = ["--finder-iters", "8", "--epochs", "2", "--peak-epoch", "1", "-
 
 
 @pytest.fixture(scope="session")
-def trained(tmp_path_factory, learnable) -> Path:
-    """`train` on the learnable data with a found pair (LEARNABLE_RUN), run once for the session: its folder."""
+def trained(tmp_path_factory, worker_id, learnable) -> Path:
+    """`train` on the learnable data with a found pair (LEARNABLE_RUN), run once for the suite: its folder."""
     from s11lib.cli import main
 
-    out = tmp_path_factory.mktemp("run")
-    assert main(["train", "--data", str(learnable), "--out", str(out), *LEARNABLE_RUN]) == 0
-    return out
+    def make(out: Path) -> None:
+        assert main(["train", "--data", str(learnable), "--out", str(out), *LEARNABLE_RUN]) == 0
+
+    return made_once(shared_folder(tmp_path_factory, worker_id), "trained", make)
 
 
 @pytest.fixture
@@ -289,13 +292,14 @@ SWEEP_POINTS = ["one-cycle-e2-lr0.05", "one-cycle-e2-lr0.2", "step-e2-lr0.05", "
 
 
 @pytest.fixture(scope="session")
-def swept(learnable, tmp_path_factory) -> Path:
-    """A 2 x 2 sweep (one-cycle and step at LRMAX 0.05 and 0.2, 2 epochs) on the learnable data, run here."""
+def swept(learnable, tmp_path_factory, worker_id) -> Path:
+    """A 2 x 2 sweep (one-cycle and step at LRMAX 0.05 and 0.2, 2 epochs) on the learnable data, run once for the suite."""
     from s11lib.cli import main
 
-    out = tmp_path_factory.mktemp("sweep") / "grid"
-    assert main(["sweep", "--data", str(learnable), "--out", str(out), *SWEEP_GRID]) == 0
-    return out
+    def make(folder: Path) -> None:
+        assert main(["sweep", "--data", str(learnable), "--out", str(folder / "grid"), *SWEEP_GRID]) == 0
+
+    return made_once(shared_folder(tmp_path_factory, worker_id), "swept", make) / "grid"
 
 
 def ray_token_auth() -> bool:

@@ -17,6 +17,8 @@ import torch
 
 from s11lib.augment import MEAN_PIXEL, PAD, augment_batch, to_uint8, train_transform
 
+pytestmark = pytest.mark.xdist_group("augment-draws")  # every path's augmentation draws: made once, in one test process
+
 STEP = 7  # pixel value = 7 * row (channel 0) or 7 * column (channel 1): 0..217, never a fill value
 N = 3000
 

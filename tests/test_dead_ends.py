@@ -16,6 +16,8 @@ from s11lib.engine import Diverging
 from s11lib.outputs import RunFolder
 from s11lib.schedule import zigzag_corners, zigzag_lr
 
+pytestmark = pytest.mark.xdist_group("dead-ends")  # its module fixture's runs: made once, in one test process
+
 TINY = ["--epochs", "2", "--peak-epoch", "1", "--batch-size", "25", "--workers", "0", "--device", "cpu", "--no-progress"]
 
 

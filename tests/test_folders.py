@@ -10,6 +10,8 @@ from s11lib import checkpoint
 from s11lib.cli import main
 from s11lib.outputs import FIND_LR_OUTPUTS, TRAIN_OUTPUTS
 
+pytestmark = pytest.mark.xdist_group("folders")  # a folder of each kind of result: made once, in one test process
+
 TINY = ["--subset", "20", "--batch-size", "10", "--epochs", "2", "--peak-epoch", "1", "--workers", "0", "--device", "cpu",
         "--no-progress"]
 LRS = ["--min-lr", "0.01", "--max-lr", "0.1"]

@@ -24,6 +24,8 @@ from s11lib import checkpoint
 from s11lib.cli import main
 from s11lib.config import Config, ConfigError
 
+pytestmark = pytest.mark.xdist_group("robustness")  # the reference runs: made once, in one test process
+
 TINY_RUN = ["--epochs", "2", "--peak-epoch", "1", "--batch-size", "25", "--device", "cpu", "--no-progress"]
 
 

@@ -17,6 +17,8 @@ from s11lib import engine, figures, provenance, run, tries
 from s11lib.cli import main
 from s11lib.config import Config, Interrupted
 
+pytestmark = pytest.mark.xdist_group("tries")  # the found try and the notebook's steps: made once, in one test process
+
 GIVEN = (0.002, 0.04)
 
 
