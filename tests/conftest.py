@@ -62,14 +62,17 @@ def narrow_env(env: dict | None = None) -> dict:
 def pytest_collection_modifyitems(config, items):
     """The tests of the notebook's real-data run (``notebook_smoke``) run in one test process, the other
     tests of the CLI's (``smoke``) in another, the Ray tests in one: each run is made once for the
-    whole suite (``made_once``), and grouped so, the process that reads one is the one that made it."""
+    whole suite (``made_once``), and grouped so, the process that reads one is the one that made it.
+    The longest groups come first, in that order (pyproject.toml keeps the order: --no-loadscope-reorder),
+    so the two processes start on the two real-data runs and the shorter tests fill in around them."""
+    groups = {"notebook_smoke": "notebook", "smoke": "real-data", "ray_cluster": "ray"}
+    first = {}
     for item in items:
-        if "notebook_smoke" in item.fixturenames:
-            item.add_marker(pytest.mark.xdist_group("notebook"))
-        elif "smoke" in item.fixturenames:
-            item.add_marker(pytest.mark.xdist_group("real-data"))
-        elif "ray_cluster" in item.fixturenames:
-            item.add_marker(pytest.mark.xdist_group("ray"))
+        fixture = next((f for f in groups if f in item.fixturenames), None)
+        if fixture:
+            item.add_marker(pytest.mark.xdist_group(groups[fixture]))
+        first[item.nodeid] = list(groups).index(fixture) if fixture else len(groups)
+    items.sort(key=lambda item: first[item.nodeid])  # stable: each group's tests, and the rest, keep their order
 
 
 def made_once(shared: Path, name: str, make) -> Path:

@@ -108,7 +108,7 @@ MUTATIONS = [
  ('bench/record_cpu_run.py', '        if kind == "paused" and since is None:', '        if kind == "paused":', 'tests/test_bench.py::test_a_paused_runs_epochs_are_counted_net_of_the_pauses_inside_them'),
  ('bench/record_cpu_run.py', '            if e - 1 in resumed_at and abs(', '            if False and abs(', 'tests/test_bench.py::test_an_epoch_end_that_disagrees_with_its_start_is_refused'),
  ('tests/conftest.py', '@pytest.hookimpl(tryfirst=True)  # before', '@pytest.hookimpl()  # before', 'tests/test_layout.py::test_the_tests_sharing_a_session_fixture_run_in_one_test_process'),
- ('tests/conftest.py', '            item.add_marker(pytest.mark.xdist_group("real-data"))', '            pass', 'tests/test_layout.py::test_the_tests_sharing_a_session_fixture_run_in_one_test_process'),
+ ('tests/conftest.py', '"smoke": "real-data", ', '', 'tests/test_layout.py::test_the_tests_sharing_a_session_fixture_run_in_one_test_process'),
  ('bench/notebook_outputs.py', '        if ran.source != cell.source:\n            differ.append(cell.id)\n', '', 'tests/test_bench.py::test_an_executed_notebooks_outputs_go_to_the_cells_with_its_ids_and_changed_code_is_named'),
  ('bench/notebook_outputs.py', '    if ids != [(c.cell_type, c.get("id")) for c in target.cells]:', '    if False:', 'tests/test_bench.py::test_an_executed_notebooks_outputs_go_to_the_cells_with_its_ids_and_changed_code_is_named'),
  ('tests/narrow/sitecustomize.py', '            module.ResNet9 = narrow(module.ResNet9)\n', '', 'tests/test_model.py::test_a_process_the_tests_start_with_narrow_env_trains_the_narrow_net_and_loads_nothing_before'),
@@ -118,7 +118,8 @@ MUTATIONS = [
  ('tests/conftest.py', '        if not (shared / f"{name}.made").exists():', '        if True:', 'tests/test_layout.py::test_a_folder_the_test_processes_share_is_made_once_and_anew_after_a_failed_try'),
  ('tests/conftest.py', '        fcntl.flock(lock, fcntl.LOCK_EX)  # released', '        pass  # released', 'tests/test_layout.py::test_a_folder_the_test_processes_share_is_made_once_and_anew_after_a_failed_try'),
  ('tests/conftest.py', '            shutil.rmtree(folder, ignore_errors=True)  # what a failed try left\n            folder.mkdir()', '            folder.mkdir(exist_ok=True)', 'tests/test_layout.py::test_a_folder_the_test_processes_share_is_made_once_and_anew_after_a_failed_try'),
- ('tests/conftest.py', '            item.add_marker(pytest.mark.xdist_group("notebook"))', '            pass', 'tests/test_layout.py::test_the_tests_sharing_a_session_fixture_run_in_one_test_process'),
+ ('tests/conftest.py', '    items.sort(key=lambda item: first[item.nodeid])', '    pass', 'tests/test_layout.py::test_the_tests_sharing_a_session_fixture_run_in_one_test_process'),
+ ('pyproject.toml', ' --no-loadscope-reorder"', '"', 'tests/test_layout.py::test_the_tests_sharing_a_session_fixture_run_in_one_test_process'),
 ]
 
 

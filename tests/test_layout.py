@@ -53,20 +53,23 @@ def test_no_function_is_named_like_a_module_its_file_imports():
 
 def test_the_tests_sharing_a_session_fixture_run_in_one_test_process():
     """pytest-xdist sends the tests of one xdist_group to one process: the process that made a real-data
-    smoke run (or the local Ray) is the one that reads it; conftest marks the groups before xdist reads them
-    (``tryfirst``)."""
+    smoke run (or the local Ray) is the one that reads it, and the longest groups start first; conftest marks
+    and orders them before xdist reads them (``tryfirst``)."""
     import subprocess
     import sys
 
     tests = ["tests/test_ray_sweep.py::test_a_wrong_token_is_refused_before_the_sweep_touches_anything",
              "tests/test_readme.py::test_the_find_lr_command_finds_the_smoke_runs_pair",
              "tests/test_readme.py::test_the_notebooks_smoke_command_gives_the_smoke_runs_numbers",
-             "tests/test_model.py::test_output_is_one_logit_per_class"]
+             "tests/test_model.py::test_output_is_one_logit_per_class",
+             "tests/test_tries.py::test_the_range_test_is_a_fresh_nets_whatever_ran_before",
+             "tests/test_tries.py::test_a_rerun_reads_the_saved_test_back_and_says_so"]
     plan = subprocess.run([sys.executable, "-m", "pytest", "-n", "1", "--dist", "loadgroup", "--setup-plan", "-v",
                            "-p", "no:cacheprovider", *tests], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert plan.returncode == 0, plan.stdout + plan.stderr
-    ids = {line.split()[0] for line in plan.stdout.splitlines() if line.startswith("tests/")}
-    assert ids == {tests[0] + "@ray", tests[1] + "@real-data", tests[2] + "@notebook", tests[3]}
+    ids = list(dict.fromkeys(line.split()[0] for line in plan.stdout.splitlines() if line.startswith("tests/")))
+    # the longest first; then the rest in their order, though a group of two tests (test_tries') would go first
+    assert ids == [tests[2] + "@notebook", tests[1] + "@real-data", tests[0] + "@ray", tests[3], *(t + "@tries" for t in tests[4:])]
 
 
 def test_a_folder_the_test_processes_share_is_made_once_and_anew_after_a_failed_try(tmp_path):
