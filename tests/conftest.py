@@ -1,5 +1,6 @@
-"""Shared fixtures: a seeded run, the Agg backend, tiny CIFAR-10 look-alikes in every format, and a narrow
-ResNet-9 for in-process runs (the recipe's net where a test asks for ``real_net``)."""
+"""Shared fixtures: a seeded run, the Agg backend, tiny CIFAR-10 look-alikes in every format, a narrow
+ResNet-9 for in-process runs and the plumbing subprocesses (the recipe's net where a test asks for
+``real_net``), and the runs made once for the whole suite (``made_once``)."""
 
 from __future__ import annotations
 

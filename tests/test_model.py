@@ -3,7 +3,7 @@ import sys
 
 import torch
 
-from conftest import narrow_env
+from conftest import HANG, narrow_env
 from s11lib.model import ResNet9, count_parameters, summary
 
 
@@ -24,7 +24,7 @@ def test_a_process_the_tests_start_with_narrow_env_trains_the_narrow_net_and_loa
     code = ("import sys; before = sorted(m for m in ('torch', 's11lib') if m in sys.modules); import s11lib.engine as e; "
             "from s11lib.model import count_parameters; m = e.build_model(e.Config(), e.torch.device('cpu')); "
             "print(before, type(m).__name__, count_parameters(m))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=narrow_env())
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=narrow_env(), timeout=HANG)
     assert done.stdout == "[] NarrowResNet9 412954\n", done.stderr
 
 
