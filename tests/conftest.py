@@ -77,7 +77,7 @@ def pytest_collection_modifyitems(config, items):
 
 
 def made_once(shared: Path, name: str, make) -> Path:
-    """The folder ``make(folder)`` fills, made once for the whole suite in ``shared`` (``shared_folder``):
+    """The folder ``make(folder)`` fills, made once for the whole suite in ``shared`` (the fixture):
     by whichever test process asks first, while the others wait for it (pytest-xdist's recipe for
     session fixtures). If making it failed, the next process to ask makes it anew."""
     import fcntl
@@ -93,7 +93,8 @@ def made_once(shared: Path, name: str, make) -> Path:
     return folder
 
 
-def shared_folder(tmp_path_factory, worker_id: str) -> Path:
+@pytest.fixture(scope="session")
+def shared(tmp_path_factory, worker_id: str) -> Path:
     """The temporary folder this session's test processes share (in a session of one, its own)."""
     base = tmp_path_factory.getbasetemp()
     return base if worker_id == "master" else base.parent
@@ -198,7 +199,7 @@ def make_learnable_split(per_class: int, seed: int) -> Split:
 
 
 @pytest.fixture(scope="session")
-def learnable(tmp_path_factory, worker_id) -> Path:
+def learnable(shared) -> Path:
     """A tiny data set a net can learn (100 train, 40 test images), as a .tar.gz in ImageFolder layout: one for
     the suite, so the runs made once (``trained``, ``swept``) name the data path every test process reads."""
     def make(base: Path) -> None:
@@ -207,7 +208,7 @@ def learnable(tmp_path_factory, worker_id) -> Path:
         with tarfile.open(base / "learnable.tar.gz", "w:gz") as t:
             t.add(folder, arcname="learnable")
 
-    return made_once(shared_folder(tmp_path_factory, worker_id), "learnable", make) / "learnable.tar.gz"
+    return made_once(shared, "learnable", make) / "learnable.tar.gz"
 
 
 LEARNABLE_RUN = ["--finder-iters", "8", "--epochs", "2", "--peak-epoch", "1", "--batch-size", "25", "--workers", "0",
@@ -215,14 +216,14 @@ LEARNABLE_RUN = ["--finder-iters", "8", "--epochs", "2", "--peak-epoch", "1", "-
 
 
 @pytest.fixture(scope="session")
-def trained(tmp_path_factory, worker_id, learnable) -> Path:
+def trained(shared, learnable) -> Path:
     """`train` on the learnable data with a found pair (LEARNABLE_RUN), run once for the suite: its folder."""
     from s11lib.cli import main
 
     def make(out: Path) -> None:
         assert main(["train", "--data", str(learnable), "--out", str(out), *LEARNABLE_RUN]) == 0
 
-    return made_once(shared_folder(tmp_path_factory, worker_id), "trained", make)
+    return made_once(shared, "trained", make)
 
 
 @pytest.fixture
@@ -248,7 +249,7 @@ def interrupt_in_epoch(monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def smoke(offline_copy, tmp_path_factory, worker_id) -> Path:
+def smoke(offline_copy, shared) -> Path:
     """README's CPU smoke command on the real data, trained once for the suite: its run folder."""
     from readme import SMOKE, argv
 
@@ -258,11 +259,11 @@ def smoke(offline_copy, tmp_path_factory, worker_id) -> Path:
         with the_real_net():
             assert main(argv(SMOKE, offline_copy, folder)) == 0
 
-    return made_once(shared_folder(tmp_path_factory, worker_id), "readme-smoke", make) / "runs" / "smoke"
+    return made_once(shared, "readme-smoke", make) / "runs" / "smoke"
 
 
 @pytest.fixture(scope="session")
-def notebook_smoke(offline_copy, tmp_path_factory, worker_id):
+def notebook_smoke(offline_copy, shared):
     """README's nbconvert line (the notebook in smoke mode on the real data), executed once for the suite:
     its folder, the executed notebook, its run directory, and the README's pictures' times before it ran."""
     import types
@@ -275,7 +276,7 @@ def notebook_smoke(offline_copy, tmp_path_factory, worker_id):
         done = run_notebook_command(offline_copy, folder, HANG)
         assert done.returncode == 0, done.stderr[-3000:]
 
-    tmp = made_once(shared_folder(tmp_path_factory, worker_id), "notebook-smoke", make)
+    tmp = made_once(shared, "notebook-smoke", make)
     return types.SimpleNamespace(cwd=tmp, executed=tmp / "runs" / "notebook-smoke.ipynb", run_dir=tmp / "runs" / "notebook-smoke",
                                  readme_pictures=json.loads((tmp / "pictures-before.json").read_text()))
 
@@ -296,14 +297,14 @@ SWEEP_POINTS = ["one-cycle-e2-lr0.05", "one-cycle-e2-lr0.2", "step-e2-lr0.05", "
 
 
 @pytest.fixture(scope="session")
-def swept(learnable, tmp_path_factory, worker_id) -> Path:
+def swept(learnable, shared) -> Path:
     """A 2 x 2 sweep (one-cycle and step at LRMAX 0.05 and 0.2, 2 epochs) on the learnable data, run once for the suite."""
     from s11lib.cli import main
 
     def make(folder: Path) -> None:
         assert main(["sweep", "--data", str(learnable), "--out", str(folder / "grid"), *SWEEP_GRID]) == 0
 
-    return made_once(shared_folder(tmp_path_factory, worker_id), "swept", make) / "grid"
+    return made_once(shared, "swept", make) / "grid"
 
 
 def ray_token_auth() -> bool:

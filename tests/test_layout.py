@@ -73,7 +73,7 @@ def test_the_tests_sharing_a_session_fixture_run_in_one_test_process():
 
 
 def test_a_folder_the_test_processes_share_is_made_once_and_anew_after_a_failed_try(tmp_path):
-    """conftest's ``made_once``: the real-data smoke runs are made once for the whole suite."""
+    """conftest's ``made_once``: the real-data smoke runs and the tiny runs are made once for the whole suite."""
     import threading
     import time
 
