@@ -120,6 +120,10 @@ MUTATIONS = [
  ('tests/conftest.py', '            shutil.rmtree(folder, ignore_errors=True)  # what a failed try left\n            folder.mkdir()', '            folder.mkdir(exist_ok=True)', 'tests/test_layout.py::test_a_folder_the_test_processes_share_is_made_once_and_anew_after_a_failed_try'),
  ('tests/conftest.py', '    items.sort(key=lambda item: first[item.nodeid])', '    pass', 'tests/test_layout.py::test_the_tests_sharing_a_session_fixture_run_in_one_test_process'),
  ('pyproject.toml', ' --no-loadscope-reorder"', '"', 'tests/test_layout.py::test_the_tests_sharing_a_session_fixture_run_in_one_test_process'),
+ ("s11lib/datasets.py", 'if p and p != "."', 'if p', "tests/test_data.py::test_a_layout_that_is_not_imagefolder_names_what_is_wrong"),
+ ("s11lib/datasets.py", 'roots = {p[:-3] for p', 'roots = {p[:1] for p', "tests/test_data.py::test_the_layout_is_found_at_any_depth_and_under_dot_slash_names"),
+ ("s11lib/datasets.py", '        except tarfile.ReadError:  # .tar.bz2', '        except ZeroDivisionError:  # .tar.bz2', "tests/test_data.py::test_the_layout_is_found_at_any_depth_and_under_dot_slash_names"),
+ ("s11lib/datasets.py", 'if m.issparse() else raw[m.offset_data:m.offset_data + m.size]', 'if m.issparse() else raw[m.offset:m.offset + m.size]', "tests/test_data.py::test_every_source_gives_the_same_images_and_labels"),
 ]
 
 

@@ -1,3 +1,6 @@
+import shutil
+import tarfile
+
 import numpy as np
 import pytest
 import torch
@@ -55,6 +58,45 @@ def test_every_source_gives_the_same_images_and_labels(sources, tiny, kind):
             want = Split(want.images[order], want.labels[order])
         np.testing.assert_array_equal(got.labels, want.labels)
         np.testing.assert_array_equal(got.images, want.images)
+
+
+@pytest.mark.parametrize("arcname, mode", [(".", "w"), ("deep/er", "w:bz2"), ("./deep/er", "w:gz")])
+def test_the_layout_is_found_at_any_depth_and_under_dot_slash_names(sources, tmp_path, arcname, mode):
+    """Archives made with `tar -C DIR .` store every name under ./; others nest the layout deeper. A .tar may
+    be compressed (tarfile reads what it knows)."""
+    with tarfile.open(tmp_path / "a.tar", mode) as t:
+        t.add(sources["folder"], arcname=arcname)
+    got, want = load_cifar10(str(tmp_path / "a.tar")), load_cifar10(str(sources["folder"]))
+    for a, b in ((got.train, want.train), (got.test, want.test)):
+        np.testing.assert_array_equal(a.labels, b.labels)
+        np.testing.assert_array_equal(a.images, b.images)
+
+
+@pytest.mark.parametrize("change, message", [
+    ("two roots", "not in ImageFolder layout: expected one folder holding train/<class>/ and test/<class>/ (found a, b/c)"),
+    ("no truck", "test/ must hold exactly the 10 CIFAR-10 class folders; missing: truck; unexpected: none"),
+    ("a lorry", "train/ must hold exactly the 10 CIFAR-10 class folders; missing: none; unexpected: lorry"),
+    ("no test", "has no test/ folder of class folders"),
+    ("nested, no test", "has no a/test/ folder of class folders"),
+])
+def test_a_layout_that_is_not_imagefolder_names_what_is_wrong(sources, tmp_path, change, message):
+    data = tmp_path / "data"
+    root = data / "a" if change in ("two roots", "nested, no test") else data
+    shutil.copytree(sources["folder"], root)
+    if change == "two roots":
+        shutil.copytree(sources["folder"] / "test", data / "b" / "c" / "test")
+    elif change == "no truck":
+        shutil.rmtree(root / "test" / "truck")
+    elif change == "a lorry":
+        shutil.copytree(root / "train" / "truck", root / "train" / "lorry")
+    else:
+        shutil.rmtree(root / "test")
+    with tarfile.open(tmp_path / "a.tar", "w") as t:  # as `tar -C data .` stores it: every name under ./
+        t.add(data, arcname=".")
+    for source in (data, tmp_path / "a.tar"):
+        with pytest.raises(DataError) as e:
+            load_cifar10(str(source))
+        assert message in str(e.value)
 
 
 def test_subset_is_class_balanced_and_cuts_the_test_set_in_proportion(sources):
