@@ -1,12 +1,12 @@
-"""GradCAM maps (``pytorch_grad_cam``) for chosen images and classes, as arrays."""
+"""GradCAM maps (``pytorch_grad_cam``) for chosen images and classes, as arrays.
+
+``pytorch_grad_cam`` is imported when a map is drawn, not with this module: it imports scikit-learn, SciPy
+and torchvision (5 s on a 2-core CPU), which a range test, a sweep or a run that stops early never use."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
-from pytorch_grad_cam import GradCAM
-from pytorch_grad_cam.utils.image import show_cam_on_image
-from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from torch import nn
 
 from .augment import normalize
@@ -25,6 +25,9 @@ def gradcam(model: nn.Module, images: np.ndarray, classes: np.ndarray, device: t
 
     The model comes back as it was: its train/eval mode and its parameters' ``.grad``.
     """
+    from pytorch_grad_cam import GradCAM
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
     was_training, grads = model.training, [p.grad for p in model.parameters()]
     model.eval()
     try:
@@ -39,5 +42,7 @@ def gradcam(model: nn.Module, images: np.ndarray, classes: np.ndarray, device: t
 
 def overlay(images: np.ndarray, maps: np.ndarray, weight: float = 0.5) -> np.ndarray:
     """Heat maps blended onto the images: (n, 32, 32, 3) uint8."""
+    from pytorch_grad_cam.utils.image import show_cam_on_image
+
     return np.stack([show_cam_on_image(img.astype(np.float32) / 255, m, use_rgb=True, image_weight=weight)
                      for img, m in zip(images, maps)])

@@ -124,6 +124,7 @@ MUTATIONS = [
  ("s11lib/datasets.py", 'roots = {p[:-3] for p', 'roots = {p[:1] for p', "tests/test_data.py::test_the_layout_is_found_at_any_depth_and_under_dot_slash_names"),
  ("s11lib/datasets.py", '        except tarfile.ReadError:  # .tar.bz2', '        except ZeroDivisionError:  # .tar.bz2', "tests/test_data.py::test_the_layout_is_found_at_any_depth_and_under_dot_slash_names"),
  ("s11lib/datasets.py", 'if m.issparse() else raw[m.offset_data:m.offset_data + m.size]', 'if m.issparse() else raw[m.offset:m.offset + m.size]', "tests/test_data.py::test_every_source_gives_the_same_images_and_labels"),
+ ("s11lib/gradcam.py", 'import torch\nfrom torch import nn', 'import torch\nfrom pytorch_grad_cam import GradCAM\nfrom torch import nn', "tests/test_gradcam.py::test_no_module_imports_pytorch_grad_cam_before_a_map_is_drawn"),
 ]
 
 

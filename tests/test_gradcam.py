@@ -101,3 +101,17 @@ def test_the_true_class_map_targets_the_true_class():
     assert all(np.abs(a[i] - b[i]).max() > 1e-3 for i in (1, 3))  # another class: another map
     blended = overlay(images, a)
     assert blended.shape == (4, 32, 32, 3) and blended.dtype == np.uint8
+
+
+def test_no_module_imports_pytorch_grad_cam_before_a_map_is_drawn():
+    """pytorch_grad_cam imports scikit-learn, SciPy and torchvision (5 s of 9 to import s11lib.run on a 2-core
+    CPU): a range test, a sweep, a run that stops early and a notebook that shows a saved try pay none of it."""
+    import ast
+    from pathlib import Path
+
+    import s11lib
+
+    at_import = [(p.name, ast.unparse(node)) for p in sorted(Path(s11lib.__file__).parent.glob("*.py"))
+                 for node in ast.walk(ast.parse(p.read_text())) if isinstance(node, (ast.Import, ast.ImportFrom))
+                 and "pytorch_grad_cam" in ast.unparse(node) and node.col_offset == 0]
+    assert at_import == []
