@@ -49,6 +49,9 @@ def build_parser(prog: str = PROG) -> Parser:
     p.add_argument("--repeat", type=int, metavar="N",
                    help="train N seeds (seed, seed+1, ...) into OUT/seed-S on data read once, and report median, "
                         "mean and spread in OUT/repeats.json; the same command again goes on where it stopped")
+    p.add_argument("--lr-from", type=Path, metavar="DIR",
+                   help="train at the pair of the range test in DIR (find-lr's, of the same settings), read back "
+                        "instead of run again")
     add_config_flags(p)
 
     p = sub.add_parser("find-lr", allow_abbrev=False, help="the LR range test alone; prints LRMIN and LRMAX")
@@ -122,16 +125,21 @@ def _train_command(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
     given = {k: v for k, v in vars(args).items() if k in names}
     if args.resume is not None:
         refused = (sorted(set(given) - set(config_module.PLACE_FIELDS)) + (["out"] if args.out else [])
-                   + (["repeat"] if args.repeat is not None else []) + (["overwrite"] if args.overwrite else []))
+                   + (["repeat"] if args.repeat is not None else []) + (["overwrite"] if args.overwrite else [])
+                   + (["lr_from"] if args.lr_from is not None else []))
         if refused:
             parser.error(f"--resume continues a run with its own config; drop {', '.join('--' + r.replace('_', '-') for r in refused)}")
         cmd_resume(args.resume, given)
     elif args.out is None:
         parser.error("train needs --out DIR (or --resume DIR)")
+    elif args.lr_from is not None and args.repeat is not None:
+        parser.error("--lr-from reads one range test, of one seed; --repeat runs one for each seed: drop one of them")
+    elif args.lr_from is not None and "min_lr" in given and "max_lr" in given:
+        parser.error("--min-lr and --max-lr give the whole pair: drop them, or --lr-from")
     elif args.repeat is not None:
         cmd_repeat(config_from_args(args), args.out, args.repeat, overwrite=args.overwrite)
     else:
-        cmd_train(config_from_args(args), args.out, overwrite=args.overwrite)
+        cmd_train(config_from_args(args), args.out, overwrite=args.overwrite, lr_from=args.lr_from)
 
 
 class Defaults(argparse.ArgumentDefaultsHelpFormatter):

@@ -15,14 +15,20 @@ ZIGZAG_MAX_CYCLES = 10_000  # a plot of more cycles is a solid block of colour
 
 
 
-def cmd_train(cfg: Config, out: Path, overwrite: bool = False) -> dict:
+def cmd_train(cfg: Config, out: Path, overwrite: bool = False, lr_from: Path | None = None) -> dict:
+    """``lr_from``: a folder holding a range test of this config (``find-lr``'s), read back instead of run again."""
     from . import run
     from .datasets import check_source
     from .outputs import claimed
 
     check_source(cfg.data)
+    search = None
+    if lr_from is not None:
+        search = run.saved_search(lr_from, cfg)
+        print(f"the range test of {lr_from}, read back (not run again): LRMIN {search.lr_min:.4g}, "
+              f"LRMAX {search.lr_max:.4g} ({search.note})")
     with claimed(out, overwrite=overwrite) as folder:
-        m = run.train_job(cfg, folder)
+        m = run.train_job(cfg, folder, search=search)
     finished(f"wrote {', '.join(folder.written)} to {folder.path}")
     return m
 

@@ -208,9 +208,9 @@ def same_run(a: Config, b: Config) -> bool:
     return dataclasses.replace(b, **{k: getattr(a, k) for k in PLACE_FIELDS}) == a
 
 
-def same_range_test(a: Config, b: Config) -> bool:
-    """The same range test: the same settings of those it depends on, wherever it runs."""
-    return all(getattr(a, k) == getattr(b, k) for k in RANGE_TEST_FIELDS if k not in PLACE_FIELDS)
+def range_test_differences(a: Config, b: Config) -> list[str]:
+    """The settings a range test depends on that ``a`` and ``b`` set apart (where it runs aside)."""
+    return [k for k in RANGE_TEST_FIELDS if k not in PLACE_FIELDS and getattr(a, k) != getattr(b, k)]
 
 
 def saved_config(folder: Path) -> Config | None:

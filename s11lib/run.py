@@ -42,7 +42,7 @@ from .lr_rules import LRSearch, median_pair, read_curve
 from .mistakes import (Misclassified, confusion_matrix, find_misclassified, most_confused, per_class_accuracy,
                        per_class_table)
 from .model import count_parameters
-from .outputs import RunFolder, claimed, finished, unfinished
+from .outputs import RunFolder, claimed, finished, range_test_differences, saved_config, unfinished
 
 CLI_HINT = "pass --min-lr and --max-lr"
 NOTEBOOK_HINT = "set LR_MIN, LR_MAX in the next cell"
@@ -232,6 +232,30 @@ def read_search(path: Path) -> LRSearch:
     tests = [dataclasses.replace(read_curve(t["lrs"], t["losses"], saved["rule"]), seed=t["seed"])
              for t in saved["tests"]]
     return dataclasses.replace(median_pair(tests), seconds=saved.get("seconds", 0.0))
+
+
+def saved_search(folder: Path, cfg: Config) -> LRSearch:
+    """The range test ``folder`` holds (``find-lr``'s, or a run's), read back for a run of ``cfg``: the
+    same pair as a range test run here would find, without running one.
+
+    Raises:
+        InputError: the folder holds none, holds one of other settings (named), or one this version's
+            rules read otherwise.
+    """
+    folder = Path(folder)
+    saved = saved_config(folder)
+    if saved is None or not (folder / "lr_finder.json").is_file():
+        raise InputError(f"{folder} holds no range test (config.json and lr_finder.json, as find-lr writes them)")
+    differ = range_test_differences(saved, cfg)
+    if differ:
+        raise InputError(f"the range test in {folder} ran with other settings ("
+                         + ", ".join(f"{k} {getattr(saved, k)!r} there, {getattr(cfg, k)!r} here" for k in differ)
+                         + "): run find-lr with this run's settings, or leave --lr-from out to run one here")
+    search, recorded = read_search(folder / "lr_finder.json"), json.loads((folder / "lr_finder.json").read_text())
+    if (search.lr_min, search.lr_max, search.trusted) != (recorded["lr_min"], recorded["lr_max"], recorded["trusted"]):
+        raise InputError(f"the range test in {folder} reads otherwise with this version's rules (LRMAX "
+                         f"{recorded['lr_max']:.4g} there, {search.lr_max:.4g} now): run find-lr again")
+    return search
 
 
 # ---------------------------------------------------------------------------------------

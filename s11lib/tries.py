@@ -22,7 +22,7 @@ from pathlib import Path
 
 from .config import Config, InputError
 from .lr_rules import LRSearch
-from .outputs import claimed, finished, held, same_range_test, same_run, saved_config, unfinished
+from .outputs import claimed, finished, held, same_run, saved_config, unfinished
 
 TRY, RANGE_TEST = "try", "range-test"  # folder names: try-1, try-2, ...; range-test-1, ...
 
@@ -57,12 +57,10 @@ def range_test(state, run_dir: Path) -> LRSearch:
     from . import run
 
     for folder in numbered(run_dir, RANGE_TEST):
-        saved = saved_config(folder)
-        if saved is None or not same_range_test(state.cfg, saved) or not (folder / "lr_finder.json").is_file():
+        try:
+            search = run.saved_search(folder, state.cfg)
+        except InputError:  # none there, another config's, or read otherwise by this version's rules
             continue
-        search, recorded = run.read_search(folder / "lr_finder.json"), json.loads((folder / "lr_finder.json").read_text())
-        if (search.lr_min, search.lr_max, search.trusted) != (recorded["lr_min"], recorded["lr_max"], recorded["trusted"]):
-            continue  # read otherwise by this version's rules: not this version's test
         print(f"the saved range test of this config, {folder} (it took {search.seconds:.0f} s): "
               f"LRMIN {search.lr_min:.4g}, LRMAX {search.lr_max:.4g} ({search.note}); delete that folder to run it again")
         run.use_search(state, search)

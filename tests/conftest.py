@@ -250,13 +250,15 @@ def interrupt_in_epoch(monkeypatch):
 
 @pytest.fixture(scope="session")
 def smoke(offline_copy, shared) -> Path:
-    """README's CPU smoke command on the real data, trained once for the suite: its run folder."""
-    from readme import SMOKE, argv
+    """README's CPU smoke commands on the real data (its range test, then the run at that pair), run once for
+    the suite: the run's folder (the range test's is ``runs/smoke-lr`` beside it)."""
+    from readme import FIND_LR, SMOKE, argv
 
     from s11lib.cli import main
 
     def make(folder: Path) -> None:
         with the_real_net():
+            assert main(argv(FIND_LR, offline_copy, folder)) == 0
             assert main(argv(SMOKE, offline_copy, folder)) == 0
 
     return made_once(shared, "readme-smoke", make) / "runs" / "smoke"

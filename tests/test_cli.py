@@ -1,10 +1,11 @@
 import json
+import shutil
 import subprocess
 import sys
 
 import pytest
 
-from conftest import HANG, NarrowResNet9
+from conftest import HANG, LEARNABLE_RUN, NarrowResNet9
 from s11lib.cli import main
 from s11lib.model import count_parameters
 from s11lib.outputs import TRAIN_OUTPUTS
@@ -34,6 +35,61 @@ def test_given_lrs_skip_the_range_test(tmp_path, sources):
     assert not (tmp_path / "lr_finder.png").exists()
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert (metrics["min_lr"], metrics["max_lr"], metrics["augment"]) == (0.01, 0.1, "gpu")
+
+
+def test_lr_from_trains_at_the_saved_range_tests_pair_as_a_run_that_finds_it(trained, learnable, tmp_path, capsys):
+    """find-lr, then train --lr-from its folder: the run train makes with a range test of its own (conftest's
+    `trained`), number for number, recorded as found, the range test's files beside it."""
+    data = ["--data", str(learnable)]
+    assert main(["find-lr", *data, "--out", str(tmp_path / "lr"), *LEARNABLE_RUN[:2], *LEARNABLE_RUN[6:]]) == 0
+    capsys.readouterr()
+    assert main(["train", *data, "--out", str(tmp_path / "run"), "--lr-from", str(tmp_path / "lr"), *LEARNABLE_RUN]) == 0
+    assert f"the range test of {tmp_path / 'lr'}, read back (not run again): LRMIN" in capsys.readouterr().out
+
+    def metrics(folder):
+        return {k: v for k, v in json.loads((folder / "metrics.json").read_text()).items()
+                if "seconds" not in k and k != "starts"}
+
+    def history(folder):  # each epoch's numbers, its seconds aside
+        return [line.rsplit(",", 1)[0] for line in (folder / "history.csv").read_text().splitlines()]
+
+    def finder(folder):
+        return {k: v for k, v in json.loads((folder / "lr_finder.json").read_text()).items() if k != "seconds"}
+
+    run = tmp_path / "run"
+    assert metrics(run) == metrics(trained) and metrics(run)["lr_rule"] == "diverge"
+    assert history(run) == history(trained)
+    assert finder(run) == finder(tmp_path / "lr") == finder(trained)
+    seconds = [json.loads((f / "lr_finder.json").read_text())["seconds"] for f in (run, tmp_path / "lr")]
+    assert seconds[0] == seconds[1]  # the test read back, not run again
+    assert sorted(p.name for p in run.iterdir()) == sorted(TRAIN_OUTPUTS)
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--subset", "50"], "ran with other settings (subset None there, 50 here): run find-lr with this run's settings"),
+    (["--lr-rule", "valley", "--finder-iters", "9"], "(finder_iters 8 there, 9 here, lr_rule 'diverge' there, 'valley' here)"),
+    (["NOPE"], "holds no range test (config.json and lr_finder.json, as find-lr writes them)"),
+    (["TAMPERED"], "reads otherwise with this version's rules (LRMAX 123 there"),
+    (["--min-lr", "0.01", "--max-lr", "0.1"], "--min-lr and --max-lr give the whole pair: drop them, or --lr-from"),
+    (["--repeat", "2"], "--lr-from reads one range test, of one seed; --repeat runs one for each seed"),
+    (["--resume", "TRAINED"], "--resume continues a run with its own config; drop"),
+], ids=["other subset", "other rule and batches", "no range test", "read otherwise", "both LRs", "repeat", "resume"])
+def test_lr_from_refuses_what_it_cannot_read_and_writes_nothing(trained, learnable, tmp_path, capsys, extra, message):
+    lr_from = str(tmp_path / "nope") if extra == ["NOPE"] else str(trained)
+    if extra == ["TAMPERED"]:  # a test whose recorded pair its curve no longer gives (as under other rules)
+        lr_from = shutil.copytree(trained, tmp_path / "tampered")
+        found = json.loads((lr_from / "lr_finder.json").read_text())
+        (lr_from / "lr_finder.json").write_text(json.dumps({**found, "lr_max": 123}))
+    extra = [str(trained) if a == "TRAINED" else a for a in extra if a not in ("NOPE", "TAMPERED")]
+    args = ["train", "--data", str(learnable), "--lr-from", str(lr_from), *LEARNABLE_RUN, *extra]
+    if "--resume" not in extra:
+        args += ["--out", str(tmp_path / "out")]
+    try:
+        code = main(args)
+    except SystemExit as e:
+        code = e.code
+    assert code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
 
 
 def test_gradcam_from_a_checkpoint(trained, sources, tmp_path):

@@ -59,7 +59,7 @@ def test_the_tests_sharing_a_session_fixture_run_in_one_test_process():
     import sys
 
     tests = ["tests/test_ray_sweep.py::test_a_wrong_token_is_refused_before_the_sweep_touches_anything",
-             "tests/test_readme.py::test_the_find_lr_command_finds_the_smoke_runs_pair",
+             "tests/test_readme.py::test_the_find_lr_command_finds_the_pair_the_smoke_run_trains_at",
              "tests/test_readme.py::test_the_notebooks_smoke_command_gives_the_smoke_runs_numbers",
              "tests/test_model.py::test_output_is_one_logit_per_class",
              "tests/test_tries.py::test_the_range_test_is_a_fresh_nets_whatever_ran_before",

@@ -17,7 +17,7 @@ import nbformat
 import pytest
 
 from conftest import HANG
-from readme import (BLOWN, FIND_LR, GRADCAM, PAGES, ROOT, RUN_HERE, SUMMARY, SWEEP, argv,
+from readme import (BLOWN, GRADCAM, PAGES, ROOT, RUN_HERE, SUMMARY, SWEEP, argv,
                     readme_commands)
 from s11lib.cli import main
 from s11lib.config import SMOKE_RUN, Config
@@ -68,11 +68,15 @@ def test_the_smoke_command_is_the_notebooks_smoke_run_and_trains_on_the_real_dat
     assert metrics["test_accuracy"] > 18.0
 
 
-def test_the_find_lr_command_finds_the_smoke_runs_pair(smoke, offline_copy, tmp_path):
-    assert main(argv(FIND_LR, offline_copy, tmp_path)) == 0
-    found = json.loads((tmp_path / "runs" / "smoke-lr" / "lr_finder.json").read_text())
+def test_the_find_lr_command_finds_the_pair_the_smoke_run_trains_at(smoke):
+    """README's find-lr line ran first (conftest's `smoke`), and `train --lr-from` read its test back: the run
+    records the pair as found, with the test's files. That a range test of its own gives the same pair: the
+    notebook's (test_the_notebooks_smoke_command_gives_the_smoke_runs_numbers), and tests/test_cli.py."""
+    found = json.loads((smoke.parent / "smoke-lr" / "lr_finder.json").read_text())
     trained = json.loads((smoke / "metrics.json").read_text())
     assert found["trusted"] and (found["lr_min"], found["lr_max"]) == (trained["min_lr"], trained["max_lr"])
+    assert (trained["lr_rule"], trained["lr_finder_note"]) == ("diverge", found["note"])
+    assert json.loads((smoke / "lr_finder.json").read_text())["tests"] == found["tests"]
 
 
 def test_the_gradcam_command_draws_the_smoke_runs_mistakes(smoke, offline_copy, tmp_path, capsys):
