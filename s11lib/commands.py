@@ -17,11 +17,12 @@ ZIGZAG_MAX_CYCLES = 10_000  # a plot of more cycles is a solid block of colour
 
 def cmd_train(cfg: Config, out: Path, overwrite: bool = False, lr_from: Path | None = None) -> dict:
     """``lr_from``: a folder holding a range test of this config (``find-lr``'s), read back instead of run again."""
-    from . import run
     from .datasets import check_source
     from .outputs import claimed
 
-    check_source(cfg.data)
+    check_source(cfg.data)  # before torch is imported: a mistyped path answers at once
+    from . import run
+
     search = None
     if lr_from is not None:
         search = run.saved_search(lr_from, cfg)
@@ -62,13 +63,14 @@ def cmd_repeat(cfg: Config, out: Path, repeat: int, overwrite: bool = False) -> 
     if repeat < 1:
         raise ConfigError(f"repeat must be >= 1, got {repeat}")
     check_seeds(cfg.seed, repeat)
-    from . import run
     from .datasets import check_source
-    from .engine import resolve_device
     from .outputs import claimed
 
+    check_source(cfg.data)  # before torch is imported: a mistyped path answers at once
+    from . import run
+    from .engine import resolve_device
+
     resolve_device(cfg.device)
-    check_source(cfg.data)
     with claimed(out, overwrite=overwrite, goes_on=("repeat-unfinished",)) as folder:  # an interrupted one goes on
         summary = run.repeat_job(cfg, folder, repeat, overwrite=overwrite)
     finished(f"{repeat} seeds: test accuracy {', '.join(f'{a:.2f}' for a in summary['test_accuracy'])}; "
@@ -78,11 +80,12 @@ def cmd_repeat(cfg: Config, out: Path, repeat: int, overwrite: bool = False) -> 
 
 
 def cmd_find_lr(cfg: Config, out: Path, overwrite: bool = False):
-    from . import run
     from .datasets import check_source
     from .outputs import claimed
 
-    check_source(cfg.data)
+    check_source(cfg.data)  # before torch is imported: a mistyped path answers at once
+    from . import run
+
     with claimed(out, overwrite=overwrite) as folder:
         search = run.find_lr_job(cfg, folder)
     finished(f"wrote {', '.join(folder.written)} to {folder.path}")

@@ -160,8 +160,12 @@ def test_the_wrote_line_names_only_what_this_run_wrote(tmp_path, sources, capsys
     assert code == 0 and "augmented.png" not in wrote and "config.json" not in wrote and "checkpoint.pt" in wrote
 
 
-def test_arguments_are_checked_before_torch_is_imported():
-    code = ("import sys; from s11lib.cli import main; c = main(['train', '--out', 'x', '--epochs', '0']); "
+@pytest.mark.parametrize("args", [["train", "--out", "x", "--epochs", "0"], ["train", "--data", "/no/such", "--out", "x"],
+                                  ["train", "--repeat", "2", "--data", "/no/such", "--out", "x"],
+                                  ["find-lr", "--data", "/no/such", "--out", "x"]],
+                         ids=["a setting", "a missing data path", "the same with --repeat", "find-lr's"])
+def test_arguments_are_checked_before_torch_is_imported(args):
+    code = (f"import sys; from s11lib.cli import main; c = main({args!r}); "
             "print(c, 'torch' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=HANG)
     assert done.stdout.split() == ["2", "False"], done.stderr
