@@ -251,7 +251,11 @@ def saved_search(folder: Path, cfg: Config) -> LRSearch:
         raise InputError(f"the range test in {folder} ran with other settings ("
                          + ", ".join(f"{k} {getattr(saved, k)!r} there, {getattr(cfg, k)!r} here" for k in differ)
                          + "): run find-lr with this run's settings, or leave --lr-from out to run one here")
-    search, recorded = read_search(folder / "lr_finder.json"), json.loads((folder / "lr_finder.json").read_text())
+    try:
+        search, recorded = read_search(folder / "lr_finder.json"), json.loads((folder / "lr_finder.json").read_text())
+    except (OSError, ValueError, KeyError, TypeError) as e:  # a damaged or foreign file
+        raise InputError(f"{folder / 'lr_finder.json'} cannot be read ({e.__class__.__name__}: {e}): run find-lr "
+                         "again") from None
     if (search.lr_min, search.lr_max, search.trusted) != (recorded["lr_min"], recorded["lr_max"], recorded["trusted"]):
         raise InputError(f"the range test in {folder} reads otherwise with this version's rules (LRMAX "
                          f"{recorded['lr_max']:.4g} there, {search.lr_max:.4g} now): run find-lr again")

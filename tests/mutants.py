@@ -133,6 +133,7 @@ MUTATIONS = [
  ("s11lib/commands.py", '    check_source(cfg.data)  # before torch is imported: a mistyped path answers at once\n    from . import run\n\n    search = None', '    from . import run\n    check_source(cfg.data)\n\n    search = None', "tests/test_newcomer.py::test_arguments_are_checked_before_torch_is_imported"),
  ("s11lib/commands.py", '    check_source(cfg.data)  # before torch is imported: a mistyped path answers at once\n    from . import run\n    from .engine import resolve_device', '    from . import run\n    check_source(cfg.data)\n    from .engine import resolve_device', "tests/test_newcomer.py::test_arguments_are_checked_before_torch_is_imported"),
  ("s11lib/commands.py", '    check_source(cfg.data)  # before torch is imported: a mistyped path answers at once\n    from . import run\n\n    with claimed(out, overwrite=overwrite) as folder:\n        search = run.find_lr_job', '    from . import run\n    check_source(cfg.data)\n\n    with claimed(out, overwrite=overwrite) as folder:\n        search = run.find_lr_job', "tests/test_newcomer.py::test_arguments_are_checked_before_torch_is_imported"),
+ ("s11lib/run.py", '    except (OSError, ValueError, KeyError, TypeError) as e:  # a damaged or foreign file', '    except ZeroDivisionError as e:  # a damaged or foreign file', "tests/test_cli.py::test_lr_from_refuses_what_it_cannot_read_and_writes_nothing"),
 ]
 
 

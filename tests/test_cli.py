@@ -70,17 +70,21 @@ def test_lr_from_trains_at_the_saved_range_tests_pair_as_a_run_that_finds_it(tra
     (["--lr-rule", "valley", "--finder-iters", "9"], "(finder_iters 8 there, 9 here, lr_rule 'diverge' there, 'valley' here)"),
     (["NOPE"], "holds no range test (config.json and lr_finder.json, as find-lr writes them)"),
     (["TAMPERED"], "reads otherwise with this version's rules (LRMAX 123 there"),
+    (["DAMAGED"], "lr_finder.json cannot be read (JSONDecodeError"),
     (["--min-lr", "0.01", "--max-lr", "0.1"], "--min-lr and --max-lr give the whole pair: drop them, or --lr-from"),
     (["--repeat", "2"], "--lr-from reads one range test, of one seed; --repeat runs one for each seed"),
     (["--resume", "TRAINED"], "--resume continues a run with its own config; drop"),
-], ids=["other subset", "other rule and batches", "no range test", "read otherwise", "both LRs", "repeat", "resume"])
+], ids=["other subset", "other rule and batches", "no range test", "read otherwise", "damaged", "both LRs", "repeat", "resume"])
 def test_lr_from_refuses_what_it_cannot_read_and_writes_nothing(trained, learnable, tmp_path, capsys, extra, message):
     lr_from = str(tmp_path / "nope") if extra == ["NOPE"] else str(trained)
     if extra == ["TAMPERED"]:  # a test whose recorded pair its curve no longer gives (as under other rules)
         lr_from = shutil.copytree(trained, tmp_path / "tampered")
         found = json.loads((lr_from / "lr_finder.json").read_text())
         (lr_from / "lr_finder.json").write_text(json.dumps({**found, "lr_max": 123}))
-    extra = [str(trained) if a == "TRAINED" else a for a in extra if a not in ("NOPE", "TAMPERED")]
+    if extra == ["DAMAGED"]:
+        lr_from = shutil.copytree(trained, tmp_path / "damaged")
+        (lr_from / "lr_finder.json").write_text('{"lr_min": 0.01, "tests": [')
+    extra = [str(trained) if a == "TRAINED" else a for a in extra if a not in ("NOPE", "TAMPERED", "DAMAGED")]
     args = ["train", "--data", str(learnable), "--lr-from", str(lr_from), *LEARNABLE_RUN, *extra]
     if "--resume" not in extra:
         args += ["--out", str(tmp_path / "out")]
