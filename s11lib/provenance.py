@@ -53,7 +53,8 @@ def cpu_model() -> str:
 
 
 def device_name(device) -> str:
-    """The GPU's name, or the CPU's model and whether it has native bf16 ("AMD EPYC (no native bf16)")."""
+    """The GPU's name, or the CPU's model and whether it has native bf16: "AMD EPYC (no native bf16)",
+    "Intel(R) Xeon(R) Processor (native bf16: AMX-BF16)"."""
     import torch
 
     from .engine import cpu_bf16
@@ -62,7 +63,7 @@ def device_name(device) -> str:
         return torch.cuda.get_device_name(device)
     if device.type == "cpu":
         has = cpu_bf16()
-        return f"{cpu_model()} ({has})" if has else f"{cpu_model()} (no native bf16)"
+        return f"{cpu_model()} (native bf16: {has})" if has else f"{cpu_model()} (no native bf16)"
     return device.type
 
 

@@ -161,6 +161,13 @@ def test_every_metrics_names_its_code_and_machine(notebook):
     assert [s["epoch"] for s in m["starts"]] == [0] and m["starts"][0]["device_name"] == m["device_name"]
 
 
+@pytest.mark.parametrize("has, says", [("AMX-BF16", "(native bf16: AMX-BF16)"), (None, "(no native bf16)")])
+def test_a_cpus_name_says_whether_it_has_native_bf16(monkeypatch, has, says):
+    """Both kinds of CPU say "bf16" in lower case: a Xeon's record once read "(AMX-BF16)" alone."""
+    monkeypatch.setattr(engine, "cpu_bf16", lambda: has)
+    assert provenance.device_name(torch.device("cpu")) == f"{provenance.cpu_model()} {says}"
+
+
 def test_a_copy_outside_its_checkout_has_no_commit(tmp_path):
     """An installed copy (site-packages, a Ray worker's) is no checkout, even inside another git work tree."""
     other = tmp_path / "repo"
