@@ -135,7 +135,7 @@ MUTATIONS = [
  ("s11lib/commands.py", '    check_source(cfg.data)  # before torch is imported: a mistyped path answers at once\n    from . import run\n\n    with claimed(out, overwrite=overwrite) as folder:\n        search = run.find_lr_job', '    from . import run\n    check_source(cfg.data)\n\n    with claimed(out, overwrite=overwrite) as folder:\n        search = run.find_lr_job', "tests/test_newcomer.py::test_arguments_are_checked_before_torch_is_imported"),
  ("s11lib/run.py", '    except (OSError, ValueError, KeyError, TypeError) as e:  # a damaged or foreign file', '    except ZeroDivisionError as e:  # a damaged or foreign file', "tests/test_cli.py::test_lr_from_refuses_what_it_cannot_read_and_writes_nothing"),
  ("s11lib/provenance.py", 'f"{cpu_model()} (native bf16: {has})"', 'f"{cpu_model()} ({has})"', "tests/test_tries.py::test_a_cpus_name_says_whether_it_has_native_bf16"),
- ("README.md", "--finder-iters 48 --finder-start-lr 0.001 --workers 0 --device cpu --out runs/smoke-lr", "--finder-iters 48 --workers 0 --device cpu --out runs/smoke-lr", "tests/test_readme.py::test_the_find_lr_command_finds_the_pair_the_smoke_run_trains_at"),
+ ("s11lib/config.py", '"finder_start_lr": 1e-3,', '"finder_start_lr": 1e-4,', "tests/test_readme.py::test_the_smoke_command_is_the_notebooks_smoke_run_and_trains_on_the_real_data"),
 ]
 
 
