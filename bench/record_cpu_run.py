@@ -85,9 +85,13 @@ def epoch_rows(history: list[dict], starts: list[dict], ends: dict[int, dt.datet
 
 
 def read_run(run: Path) -> tuple[dict, bool]:
-    """metrics.json of a finished run, else the checkpoint's history and starts (torch only then)."""
+    """metrics.json of a finished run with its history.csv (metrics.json holds no history), else the
+    checkpoint's history and starts (torch only then)."""
     if (run / "metrics.json").exists():
-        return json.loads((run / "metrics.json").read_text()), True
+        m = json.loads((run / "metrics.json").read_text())
+        with open(run / "history.csv", newline="") as f:
+            m["history"] = [{k: int(v) if k == "epoch" else float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+        return m, True
     import torch
 
     c = torch.load(run / "checkpoint.pt", weights_only=False, map_location="cpu")

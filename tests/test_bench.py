@@ -179,11 +179,12 @@ def paused_run(tmp_path, epoch_2_end="2026-12-03T00:40:00Z"):
     run, logs = tmp_path / "try-1", tmp_path / "logs"
     run.mkdir(), logs.mkdir()
     history = [{"epoch": 1, "seconds": 600.0}, {"epoch": 2, "seconds": 1800.0}, {"epoch": 3, "seconds": 100.0}]
-    metrics = {"history": [{**h, "lr": 0.1, "train_acc": 50.0, "test_acc": 60.0 + h["epoch"]} for h in history],
-               "starts": [{"epoch": 0, "at": "2026-12-02T23:00:00+00:00"}, {"epoch": 1, "at": "2026-12-03T00:10:00+00:00"}],
+    metrics = {"starts": [{"epoch": 0, "at": "2026-12-02T23:00:00+00:00"}, {"epoch": 1, "at": "2026-12-03T00:10:00+00:00"}],
                "test_accuracy": 63.0, "test_accuracy_tta": 64.0, "min_lr": 0.002, "max_lr": 0.3, "lr_rule": "diverge"}
-    (run / "metrics.json").write_text(json.dumps(metrics))
-    for name in ("history.csv", "lr_finder.json", "config.json"):
+    (run / "metrics.json").write_text(json.dumps(metrics))  # as train writes it: the history is in history.csv alone
+    (run / "history.csv").write_text("epoch,lr,train_acc,test_acc,seconds\n" + "".join(
+        f"{h['epoch']},0.1,50.0,{60.0 + h['epoch']},{h['seconds']}\n" for h in history))
+    for name in ("lr_finder.json", "config.json"):
         (run / name).write_text(name)
     (logs / "starts.txt").write_text("start 1\n")
     (logs / "go.sh").write_text("python bench/execute_notebook.py\n")
