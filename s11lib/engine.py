@@ -199,7 +199,8 @@ def train_one_epoch(model: nn.Module, loader: Iterable, optimizer: torch.optim.O
                     device: torch.device, *, scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
                     dtype: torch.dtype | None = None, scaler: torch.amp.GradScaler | None = None,
                     progress: bool = False, desc: str = "train") -> dict:
-    """One pass over ``loader``, stepping ``scheduler`` after every batch.
+    """One pass over ``loader`` (a DataLoader, a ``DeviceLoader``, a list: it has a len), stepping
+    ``scheduler`` after every batch.
 
     Returns:
         {"loss", "accuracy" (percent), "lrs" (the LR each batch was trained at), "batch_losses" (each
@@ -212,30 +213,36 @@ def train_one_epoch(model: nn.Module, loader: Iterable, optimizer: torch.optim.O
     loss_sum = torch.zeros((), device=device)
     correct = torch.zeros((), device=device, dtype=torch.long)
     seen, lrs, losses, shown = 0, [], [], start
-    bar = tqdm(loader, desc=desc, leave=False, disable=not progress, dynamic_ncols=True)
-    for x, y in bar:
-        x, y = _to_device(x, y, device)
-        lrs.append(optimizer.param_groups[0]["lr"])
-        with _autocast(device, dtype):
-            out = model(x)
-            loss = criterion(out, y)
-        optimizer.zero_grad(set_to_none=True)
-        if scaler is not None:
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
-        else:
-            loss.backward()
-            optimizer.step()
-        if scheduler is not None:
-            scheduler.step()
-        loss_sum += loss.detach().float() * len(y)
-        correct += (out.detach().argmax(1) == y).sum()
-        losses.append(loss.detach().float())
-        seen += len(y)
-        if progress and time.perf_counter() - shown > POSTFIX_SECONDS:
-            shown = time.perf_counter()
-            bar.set_postfix(loss=f"{loss_sum.item() / seen:.3f}", acc=f"{100 * correct.item() / seen:.1f}", lr=f"{lrs[-1]:.3g}")
+    # The bar counts batches and never touches the loader: tqdm.auto's class (tqdm.asyncio's) calls
+    # iter() on what it wraps when it is made, so wrapping the loader started a second pass each epoch,
+    # never run: its workers forked and prefetched for nothing, and, left in a cycle in a notebook's
+    # kernel, printed an AssertionError from every later epoch's workers as they collected it.
+    with tqdm(total=len(loader), desc=desc, leave=False, disable=not progress, dynamic_ncols=True) as bar:
+        for x, y in loader:
+            x, y = _to_device(x, y, device)
+            lrs.append(optimizer.param_groups[0]["lr"])
+            with _autocast(device, dtype):
+                out = model(x)
+                loss = criterion(out, y)
+            optimizer.zero_grad(set_to_none=True)
+            if scaler is not None:
+                scaler.scale(loss).backward()
+                scaler.step(optimizer)
+                scaler.update()
+            else:
+                loss.backward()
+                optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
+            loss_sum += loss.detach().float() * len(y)
+            correct += (out.detach().argmax(1) == y).sum()
+            losses.append(loss.detach().float())
+            seen += len(y)
+            bar.update()
+            if progress and time.perf_counter() - shown > POSTFIX_SECONDS:
+                shown = time.perf_counter()
+                bar.set_postfix(loss=f"{loss_sum.item() / seen:.3f}", acc=f"{100 * correct.item() / seen:.1f}",
+                                lr=f"{lrs[-1]:.3g}")
     return {"loss": loss_sum.item() / seen, "accuracy": 100.0 * correct.item() / seen, "lrs": lrs,
             "batch_losses": torch.stack(losses), "seconds": time.perf_counter() - start}
 

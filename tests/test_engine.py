@@ -62,6 +62,40 @@ def test_train_one_epoch_reports_the_lr_of_every_batch_and_the_accuracy_it_train
     assert out["accuracy"] == 100.0 * right / 32
 
 
+class CountedPasses(list):
+    """Batches that count how often a pass over them begins."""
+
+    passes = 0
+
+    def __iter__(self):
+        self.passes += 1
+        return super().__iter__()
+
+
+@pytest.mark.parametrize("progress", [False, True])
+def test_an_epoch_is_one_pass_over_its_loader(progress):
+    # tqdm.auto's bar calls iter() on what it wraps: a DataLoader's extra pass forked workers for nothing
+    model, cpu = nn.Sequential(nn.Flatten(), nn.Linear(3 * 32 * 32, 10)), torch.device("cpu")
+    batches = CountedPasses(two_batches())
+    train_one_epoch(model, batches, torch.optim.SGD(model.parameters(), lr=0.1), nn.CrossEntropyLoss(), cpu,
+                    progress=progress)
+    assert batches.passes == 1
+
+
+def test_an_epoch_draws_from_its_loaders_generator_what_one_pass_draws():
+    data = torch.utils.data.TensorDataset(torch.randn(32, 3, 32, 32), torch.arange(32) % 10)
+
+    def loader():
+        return torch.utils.data.DataLoader(data, batch_size=16, shuffle=True, generator=torch.Generator().manual_seed(3))
+
+    model, cpu = nn.Sequential(nn.Flatten(), nn.Linear(3 * 32 * 32, 10)), torch.device("cpu")
+    trained, bare = loader(), loader()
+    train_one_epoch(model, trained, torch.optim.SGD(model.parameters(), lr=0.1), nn.CrossEntropyLoss(), cpu)
+    for _ in bare:
+        pass
+    assert torch.equal(trained.generator.get_state(), bare.generator.get_state())
+
+
 def test_fit_returns_one_row_per_epoch_and_every_batch_lr():
     torch.manual_seed(0)
     cfg = Config(epochs=3, peak_epoch=1, progress=False)
