@@ -118,11 +118,13 @@ def test_the_small_sweep_on_the_real_data_keeps_its_diverged_run_out_of_the_resu
     out = tmp_path / "runs" / "smoke-sweep"
     rows = json.loads((out / "sweep.json").read_text())
     assert [(r["point"], r["status"]) for r in rows] == [("one-cycle-e2-lr0.4", "done"), ("one-cycle-e2-lr50", "diverged")]
-    assert rows[0]["test_accuracy"] > 10.0  # above chance after 2 epochs on 200 images
     assert "the training loss" in rows[1]["note"] and rows[1]["diverged"] and all(r["host"] for r in rows)
     assert [b["point"] for b in best_points(rows)] == ["one-cycle-e2-lr0.4"]
     with open(out / rows[0]["point"] / "seed-1" / "history.csv") as f:
         history = list(csv.DictReader(f))
+    # its result is its run's last epoch (8 steps at LR 0.4 on 200 images: no promise that it learned; it gave
+    # 10.00%, chance, on 40 test images after ff542b9 changed the loader's draws, bench/RESULTS.md section 24)
+    assert rows[0]["test_accuracy"] == float(history[-1]["test_acc"]) and len(history) == 2
     # a done run's losses are finite and its training loss never exploded (a test loss may spike and recover)
     assert all(float(h["train_loss"]) < 230 and math.isfinite(float(h["test_loss"])) for h in history), history
     capsys.readouterr()
