@@ -23,7 +23,7 @@
 # (9 runs of ~15 s training and ~3 s more each, the range test once); sweep-short: one cycle and
 # step at Page's 0.4 and one cycle at the found pair, for 6 and 12 epochs, into the same sweep
 # (6 short runs). 0.4 is
-# in the grid, so the old gpu-fixed group (Page's pair) is a sweep point now. fp16: one 24-epoch
+# in the grid, so the old gpu-fixed group (0.004 / 0.4) is a sweep point now. fp16: one 24-epoch
 # run with --precision fp16, the grad-scaler path Colab's T4 takes (--precision auto picks fp16
 # there), which no GPU has run.
 #

@@ -80,7 +80,7 @@ class Config:
     batch_size: int = 512  # images per training step (the LR schedule steps once per batch)
     momentum: float = 0.9  # SGD with Nesterov momentum, held constant (no momentum cycling)
     weight_decay: float = 5e-4  # L2 penalty on every parameter, in SGD's convention
-    min_lr: float | None = None  # start and end of the cycle; None = found by the LR range test
+    min_lr: float | None = None  # start and end of the cycle; None = found by the LR range test; 0 = Page's schedule (0 -> max_lr -> 0)
     max_lr: float | None = None  # peak of the cycle; None = found by the LR range test
     diverged_loss: float = 230.0  # a training batch's loss above this ends the run as diverged: 100 times a uniform guess's loss (ln 10 ≈ 2.3), which no run that learns reaches
     logit_scale: float = 0.125  # logits are multiplied by this before the softmax (Page's ResNet-9); docs/model-and-figures.md says why
@@ -197,10 +197,10 @@ def validate(cfg: Config) -> None:
         positive(name, getattr(cfg, name))
     if cfg.finder_repeat < 1:
         raise ConfigError(f"finder-repeat must be >= 1, got {cfg.finder_repeat}")
-    for name in ("subset", "finder_iters", "min_lr", "max_lr"):
+    for name in ("subset", "finder_iters", "max_lr"):
         positive(name, getattr(cfg, name), allow_none=True)
-    for name in ("momentum", "weight_decay"):
-        if getattr(cfg, name) < 0:
+    for name in ("min_lr", "momentum", "weight_decay"):  # a given min-lr of 0 is Page's schedule; a found one never is
+        if getattr(cfg, name) is not None and getattr(cfg, name) < 0:
             raise ConfigError(f"{name.replace('_', '-')} must be >= 0, got {getattr(cfg, name)}")
     if cfg.subset is not None and cfg.subset < len(CLASSES):
         raise ConfigError(f"subset must hold at least one image per class ({len(CLASSES)}), got {cfg.subset}")

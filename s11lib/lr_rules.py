@@ -45,12 +45,12 @@ DIVERGE_DIV = 2.0  # diverge: LRMAX = the LR at which the loss is back at its st
 RISE_OF_DROP = 0.25  # the curve is cut where the loss rises this share of its drop so far above its minimum...
 RISE_OF_START = 0.05  # ...or this share of the starting loss, whichever is larger (ignores early noise)
 FLAT_OF_START = 0.05  # a curve whose loss never fell by this share of its start is flat: nothing to read
-MAX_SPAN = 500.0  # LRMAX / LRMIN above this is suspect (Page's pair spans 100, the CPU curves 130-150 with edge)
+MAX_SPAN = 500.0  # LRMAX / LRMIN above this is suspect (0.004 / 0.4 spans 100, the CPU curves 130-150 with edge)
 SPREAD_WARN = 2.0  # several range tests whose LRMAX differ by more than this factor earn a warning
 LIBRARY_SMOOTH = 0.05  # torch-lr-finder's default smooth_f (exponential smoothing), for the steepest rule
 FASTAI_BETA = 0.98  # fastai's Recorder smooths the loss with this beta (debiased), for valley and minimum
 TRUST_HINT = ("give the pair yourself: --min-lr and --max-lr, or LR_MIN, LR_MAX in the notebook (0.004 and 0.4 "
-              "are Page's pair for this net)")
+              "train this net: Page's peak, 0.4, and a hundredth of it)")
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import contextlib
 import contextvars
 import dataclasses
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -30,6 +31,22 @@ REPEATS = "repeats.json"  # train --repeat's summary, once every seed finished
 LOCK = ".s11lib.lock"
 API_SPELLING = contextvars.ContextVar("api_spelling", default=False)  # True inside s11lib.train() & co: say overwrite=True
 FIGURE_SUFFIX = ".png"
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` whole or not at all: into a temporary file beside it, flushed to disk,
+    then renamed over it. A process killed mid-write leaves the old file (or none), never half of one."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def refuse_file(folder: Path, what: str = "output folder", hint: str = "pass a folder") -> None:

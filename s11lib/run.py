@@ -128,7 +128,7 @@ def choose_lrs(cfg: Config, search: LRSearch | None, hint: str = CLI_HINT) -> tu
     if not search.trusted:
         shown = "; ".join(dict.fromkeys(t.note for t in search.tests if not t.trusted))
         raise UntrustedLRs(f"the LR range test cannot be trusted ({shown}), so nothing was trained: {hint} "
-                           "(0.004 and 0.4 are Page's pair for this net)")
+                           "(0.004 and 0.4 train this net: Page's peak, 0.4, and a hundredth of it)")
     lr_min = search.lr_min if cfg.min_lr is None else cfg.min_lr
     lr_max = search.lr_max if cfg.max_lr is None else cfg.max_lr
     if lr_min >= lr_max:

@@ -25,6 +25,7 @@ import record  # noqa: E402
 import record_cpu_run  # noqa: E402
 
 from conftest import HANG, NarrowResNet9, narrow_env
+from s11lib import provenance  # noqa: E402
 from s11lib.config import CLASSES  # noqa: E402
 from s11lib.datasets import load_cifar10  # noqa: E402
 from s11lib.model import count_parameters  # noqa: E402
@@ -231,3 +232,32 @@ def test_an_executed_notebooks_outputs_go_to_the_cells_with_its_ids_and_changed_
     assert [c.source for c in now.cells[1:]] == ["print(1)", "x = 2  # new", "x"]
     with pytest.raises(ValueError, match="differ in their cells"):
         notebook_outputs.transplant(ran, notebook(["print(1)", "x"]))
+
+
+def test_the_peer_trains_on_the_cpu_by_its_own_code_and_records_each_seed_once(tmp_path, offline_copy):
+    """--device cpu: airbench's train94 patched onto the CPU in fp32 (2,048 real images, one epoch, two batches);
+    the record names the peer, its precision, the patches and our commit; a seed already recorded is not run again."""
+    pytest.importorskip("airbench")
+    args = [sys.executable, "bench/airbench_peer.py", "--data", str(offline_copy), "--subset", "2048", "--device", "cpu",
+            "--epochs", "1", "--seeds", "1", "--first-seed", "3", "--out", str(tmp_path)]
+    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=HANG,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    m = json.loads((tmp_path / "seed-3" / "metrics.json").read_text())
+    assert (m["peer"], m["seed"], m["epochs"], m["precision"]) == ("airbench94 (airbench 0.1.8)", 3, 1, "float32")
+    assert m["device_name"] == provenance.device_name(torch.device("cpu")) and m["airbench_version"] == "0.1.8" and m["patches"] == list(airbench_peer.CPU_PATCHES)
+    assert 0 <= m["test_accuracy"] <= 100 and 0 <= m["test_accuracy_tta"] <= 100 and m["train_seconds"] > 0
+    assert "commit" in m and sorted(p.name for p in tmp_path.iterdir()) == ["cifar10", "seed-3"]
+    again = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=HANG,
+                           env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert again.returncode == 0 and "airbench94 seed 3: done before" in again.stdout
+    assert json.loads((tmp_path / "seed-3" / "metrics.json").read_text()) == m
+
+
+def test_the_cpu_clock_times_the_span_between_record_calls(monkeypatch):
+    clock = iter([10.0, 10.25])
+    monkeypatch.setattr(airbench_peer.time, "perf_counter", lambda: next(clock))
+    start, end = airbench_peer.ClockEvent(enable_timing=True), airbench_peer.ClockEvent(enable_timing=True)
+    start.record()
+    end.record()
+    assert start.elapsed_time(end) == pytest.approx(250.0)

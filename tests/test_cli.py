@@ -37,6 +37,17 @@ def test_given_lrs_skip_the_range_test(tmp_path, sources):
     assert (metrics["min_lr"], metrics["max_lr"], metrics["augment"]) == (0.01, 0.1, "gpu")
 
 
+def test_pages_schedule_trains_from_the_command_line_and_its_history_ends_at_zero(tmp_path, sources):
+    """`--min-lr 0 --max-lr 0.4`: Page's schedule, recorded as given; the last epoch's LR (its last batch's) is 0."""
+    assert main(["train", "--data", str(sources["pickled"]), "--out", str(tmp_path), "--min-lr", "0", "--max-lr", "0.4",
+                 "--epochs", "2", "--peak-epoch", "1", "--batch-size", "50", "--workers", "0", "--device", "cpu",
+                 "--no-progress", "--augment", "gpu"]) == 0
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert (metrics["min_lr"], metrics["max_lr"], metrics["lr_rule"]) == (0.0, 0.4, None)
+    rows = (tmp_path / "history.csv").read_text().splitlines()[1:]
+    assert [float(r.split(",")[1]) for r in rows] == [0.4, 0.0]
+
+
 def test_lr_from_trains_at_the_saved_range_tests_pair_as_a_run_that_finds_it(trained, learnable, tmp_path, capsys):
     """find-lr, then train --lr-from its folder: the run train makes with a range test of its own (conftest's
     `trained`), number for number, recorded as found, the range test's files beside it."""

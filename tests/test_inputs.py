@@ -52,3 +52,11 @@ def test_whole_numbers_of_other_types_are_kept_as_python_numbers():
     assert cfg.to_json() == Config(epochs=12, max_lr=1.0, min_lr=0.25).to_json() and cfg.peak_epoch == 3
     with pytest.raises(ConfigError, match="unknown config field"):
         Config.from_dict({"epoch": 3})
+
+
+def test_a_given_min_lr_of_zero_is_pages_schedule_and_a_negative_one_is_refused():
+    assert Config(min_lr=0.0, max_lr=0.4).min_lr == 0.0 and Config(min_lr=0, max_lr=0.4).min_lr == 0.0
+    with pytest.raises(ConfigError, match="min-lr must be >= 0, got -0.1"):
+        Config(min_lr=-0.1, max_lr=0.4)
+    with pytest.raises(ConfigError, match="max-lr must be > 0, got 0"):
+        Config(min_lr=0.0, max_lr=0.0)

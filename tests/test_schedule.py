@@ -129,3 +129,17 @@ def test_other_lengths_peak_at_the_recipes_fraction_unless_told():
 
     assert [Config(epochs=e).peak_epoch for e in (2, 3, 6, 12, 24, 48)] == [1, 1, 1, 3, 5, 10]
     assert Config(epochs=12, peak_epoch=7).peak_epoch == 7 and SCHEDULES == PURE
+
+
+def test_pages_schedule_starts_at_zero_peaks_at_epoch_5_and_ends_at_zero():
+    """A given LRMIN of 0 is Page's own schedule, 0 -> 0.4 -> 0, through the optimizer as well as the pure function."""
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0, momentum=0.9, nesterov=True)
+    sched = one_cycle(opt, epochs=EPOCHS, steps_per_epoch=STEPS, peak_epoch=PEAK, lr_min=0.0, lr_max=0.4)
+    lrs = []
+    for _ in range(EPOCHS * STEPS):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    assert lrs[0] == 0.0 and lrs[-1] == 0.0 and opt.param_groups[0]["lr"] == 0.0
+    assert lrs[5 * STEPS - 1] == pytest.approx(0.4) and max(lrs) == pytest.approx(0.4)
+    assert lrs[5 * STEPS - 1 + (19 * STEPS) // 2] == pytest.approx(0.2, rel=0.01)  # halfway down, half the peak

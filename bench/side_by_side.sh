@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The full-size CPU runs side by side on the same pixels, one after another, each resumable:
+#   peer      airbench94 by its own code on the CPU, fp32, seeds 1-3 (bench/airbench_peer.py --device cpu)
+#   page      Page's schedule in our code: LR 0 -> 0.4 at the end of epoch 5 -> 0 at epoch 24, seed 1
+#   default   our recipe with the notebook's defaults (LRs found, --precision auto), seeds 2 and 3
+#   step      He et al.'s step schedule at LR 0.1, 24 epochs, seed 1
+#
+#   bash bench/side_by_side.sh WORK DATA [STEP ...]     (run from a clone pinned at one commit)
+#
+# WORK is the folder every run writes into (keep it outside the clone); DATA the CIFAR-10 source
+# (`--data`). With no STEP, all four in the order above. Run the same command again after an
+# interruption: a finished step is skipped, a run with a checkpoint continues from its last epoch,
+# a peer seed with a record is kept. Each start and end goes to WORK/starts.txt, each step's output
+# to WORK/log-STEP.txt. Everything runs at nice 19.
+set -uo pipefail
+[ $# -ge 2 ] || { echo "usage: bash bench/side_by_side.sh WORK DATA [peer|page|default|step ...]" >&2; exit 2; }
+work=$(realpath -m "$1"); data=$(realpath -m "$2"); shift 2
+steps=("${@:-peer page default step}")
+read -r -a steps <<< "${steps[*]}"
+clone=$(cd "$(dirname "$0")/.." && pwd)
+mkdir -p "$work"
+export NO_ALBUMENTATIONS_UPDATE=1 TQDM_DISABLE=1 OMP_WAIT_POLICY=PASSIVE PYTHONPATH="$clone"
+cd "$clone" || exit 1
+commit=$(git rev-parse --short HEAD)
+note() { echo "$1 $(date -u +%FT%TZ) $2" >> "$work/starts.txt"; }
+
+train() {  # NAME ARGS...: train into WORK/NAME, or continue it from its checkpoint, unless it finished
+  local name=$1; shift
+  if [ -f "$work/$name/metrics.json" ]; then echo "$name: finished before"; return 0; fi
+  if [ -f "$work/$name/checkpoint.pt" ]; then
+    nice -n 19 python -m s11lib train --resume "$work/$name"
+  else
+    nice -n 19 python -m s11lib train --data "$data" --out "$work/$name" "$@"
+  fi
+}
+
+for step in "${steps[@]}"; do
+  note start "$step at $commit on $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores"
+  case $step in
+    peer) nice -n 19 python bench/airbench_peer.py --data "$data" --device cpu --seeds 3 --out "$work/peer-airbench94" ;;
+    page) train page --min-lr 0 --max-lr 0.4 --seed 1 ;;
+    default) nice -n 19 python -m s11lib train --data "$data" --repeat 2 --seed 2 --out "$work/default" ;;
+    step) train step --schedule step --max-lr 0.1 --min-lr 0.001 --seed 1 ;;
+    *) echo "unknown step $step: peer, page, default or step" >&2; note end "$step: unknown"; exit 2 ;;
+  esac >> "$work/log-$step.txt" 2>&1
+  rc=$?
+  note end "$step: exit $rc"
+  [ $rc -eq 0 ] || exit $rc
+done
