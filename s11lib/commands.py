@@ -150,11 +150,10 @@ def cmd_sweep(given: dict, out: Path, lists: dict, *, seeds: int = 1, found: boo
     seeds, max_runs = checked("repeat", seeds, int, False), checked("max_runs", max_runs, int, True)
     ray_gpus, ray_cpus = checked("ray_gpus", ray_gpus, float, False), checked("ray_cpus", ray_cpus, float, False)
     ray_timeout = checked("ray_timeout", ray_timeout, float, True)
-    peak = given.pop("peak_epoch", None)  # checked against every listed length by sweep_plan.grid_points
+    peak = checked("peak_epoch", given.pop("peak_epoch", None))  # checked against every length by sweep_plan.grid_points
     base = Config.from_dict({**given, "epochs": max(lists["epochs"])})  # the grid's longest run carries the other flags
     spans = dict(max_lrs=lists["max_lr"], schedules=lists["schedule"], epochs=lists["epochs"], peak_epoch=peak)
     max_runs = sweep_plan.MAX_RUNS if max_runs is None else max_runs
-    peak = checked("peak_epoch", peak)
     sweep_plan.plan(base, **spans, seeds=seeds, found=found, max_runs=max_runs)  # settings first, as for every command
     runner = None
     if ray is not None:

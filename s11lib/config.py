@@ -103,9 +103,13 @@ class Config:
 
     def __post_init__(self) -> None:
         check_types(self)
-        if self.peak_epoch is None:
-            object.__setattr__(self, "peak_epoch", default_peak_epoch(self.epochs))
         validate(self)
+
+    @property
+    def peak(self) -> int:
+        """The epoch at whose end the one cycle peaks: ``peak_epoch`` as given, else 5/24 of ``epochs``. The field
+        keeps what was given, so ``dataclasses.replace(cfg, epochs=12)`` peaks where ``Config(epochs=12)`` does."""
+        return default_peak_epoch(self.epochs) if self.peak_epoch is None else self.peak_epoch
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -192,12 +196,12 @@ def validate(cfg: Config) -> None:
         value = getattr(cfg, f.name)
         if isinstance(value, float) and not math.isfinite(value):
             raise ConfigError(f"{f.name.replace('_', '-')} must be a finite number, got {value}")
-    for name in ("epochs", "peak_epoch", "batch_size", "cutout", "finder_start_lr", "finder_end_lr", "logit_scale",
+    for name in ("epochs", "batch_size", "cutout", "finder_start_lr", "finder_end_lr", "logit_scale",
                  "diverged_loss"):
         positive(name, getattr(cfg, name))
     if cfg.finder_repeat < 1:
         raise ConfigError(f"finder-repeat must be >= 1, got {cfg.finder_repeat}")
-    for name in ("subset", "finder_iters", "max_lr"):
+    for name in ("subset", "finder_iters", "max_lr", "peak_epoch"):
         positive(name, getattr(cfg, name), allow_none=True)
     for name in ("min_lr", "momentum", "weight_decay"):  # a given min-lr of 0 is Page's schedule; a found one never is
         if getattr(cfg, name) is not None and getattr(cfg, name) < 0:
@@ -215,9 +219,9 @@ def validate(cfg: Config) -> None:
     if cfg.epochs < 2:
         raise ConfigError(f"epochs must be >= 2 for one cycle, got {cfg.epochs}: the LR rises for peak-epoch epochs "
                           "and falls for the rest, so the shortest run is --epochs 2 --peak-epoch 1")
-    if cfg.peak_epoch >= cfg.epochs:
+    if cfg.peak >= cfg.epochs:
         raise ConfigError(
-            f"peak-epoch ({cfg.peak_epoch}) must come before the last epoch ({cfg.epochs}): "
+            f"peak-epoch ({cfg.peak}) must come before the last epoch ({cfg.epochs}): "
             "the LR needs at least one epoch to come back down"
         )
     if cfg.min_lr is not None and cfg.max_lr is not None and cfg.min_lr >= cfg.max_lr:

@@ -299,7 +299,7 @@ def fit(model: nn.Module, train_loader: Iterable, test_loader: Iterable, cfg: Co
         lr_min: float, lr_max: float, on_epoch: Callable[[dict], None] | None = None,
         resume: dict | None = None) -> dict:
     """The run: ``cfg.epochs`` epochs under ``cfg.schedule``; the recipe's one cycle takes the LR lr_min ->
-    lr_max (end of ``cfg.peak_epoch``) -> lr_min.
+    lr_max (end of epoch ``cfg.peak``) -> lr_min.
 
     Prints one line per epoch (and progress bars with ``cfg.progress``).
 
@@ -324,7 +324,7 @@ def fit(model: nn.Module, train_loader: Iterable, test_loader: Iterable, cfg: Co
     criterion = nn.CrossEntropyLoss()
     optimizer = make_optimizer(model, cfg, lr_min)
     scheduler = lr_scheduler(optimizer, cfg.schedule, epochs=cfg.epochs, steps_per_epoch=len(train_loader),
-                             peak_epoch=cfg.peak_epoch, lr_min=lr_min, lr_max=lr_max)
+                             peak_epoch=cfg.peak, lr_min=lr_min, lr_max=lr_max)
     net = torch.compile(model) if cfg.compile else model
     state = {"epoch": 0, "history": [], "lrs": [], "train_seconds": 0.0, "eval_seconds": 0.0}
     if resume is not None:

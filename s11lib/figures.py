@@ -43,7 +43,7 @@ def planned_cycle(cfg: Config, steps_per_epoch: int, lr_min: float, lr_max: floa
     """The schedule a run of ``cfg`` at this pair will follow, batch by batch, before it trains."""
     from .schedule import lr_at
 
-    lrs = [lr_at(cfg.schedule, i, epochs=cfg.epochs, steps_per_epoch=steps_per_epoch, peak_epoch=cfg.peak_epoch,
+    lrs = [lr_at(cfg.schedule, i, epochs=cfg.epochs, steps_per_epoch=steps_per_epoch, peak_epoch=cfg.peak,
                  lr_min=lr_min, lr_max=lr_max) for i in range(cfg.epochs * steps_per_epoch)]
     return plots.one_cycle(lrs, steps_per_epoch, lr_min=lr_min, lr_max=lr_max,
                            title=schedule_title(cfg, lr_min, lr_max, source, "the planned LR per batch"))

@@ -221,8 +221,10 @@ def figure_path(path: Path) -> Path:
 
 
 def same_run(a: Config, b: Config) -> bool:
-    """The same run, whatever the settings that a resume may change (device, workers, progress)."""
-    return dataclasses.replace(b, **{k: getattr(a, k) for k in PLACE_FIELDS}) == a
+    """The same run, whatever the settings that a resume may change (device, workers, progress); a peak left to
+    its default and the same peak given are the same run."""
+    return dataclasses.replace(b, peak_epoch=b.peak, **{k: getattr(a, k) for k in PLACE_FIELDS}) == \
+        dataclasses.replace(a, peak_epoch=a.peak)
 
 
 def range_test_differences(a: Config, b: Config) -> list[str]:

@@ -2,6 +2,7 @@
 field as the command line and Python spell it: the CLI, the Python API, the notebook and sweeps all
 build a Config, so they share the check."""
 
+import dataclasses
 import time
 
 import numpy as np
@@ -49,7 +50,7 @@ def test_the_sweep_api_checks_its_lists_and_numbers_the_same_way(lists, message,
 def test_whole_numbers_of_other_types_are_kept_as_python_numbers():
     cfg = Config(epochs=np.int64(12), max_lr=1, min_lr=np.float32(0.25))
     assert (type(cfg.epochs), type(cfg.max_lr), type(cfg.min_lr)) == (int, float, float)
-    assert cfg.to_json() == Config(epochs=12, max_lr=1.0, min_lr=0.25).to_json() and cfg.peak_epoch == 3
+    assert cfg.to_json() == Config(epochs=12, max_lr=1.0, min_lr=0.25).to_json() and cfg.peak == 3
     with pytest.raises(ConfigError, match="unknown config field"):
         Config.from_dict({"epoch": 3})
 
@@ -60,3 +61,12 @@ def test_a_given_min_lr_of_zero_is_pages_schedule_and_a_negative_one_is_refused(
         Config(min_lr=-0.1, max_lr=0.4)
     with pytest.raises(ConfigError, match="max-lr must be > 0, got 0"):
         Config(min_lr=0.0, max_lr=0.0)
+
+
+def test_replace_gives_the_config_the_constructor_gives():
+    """The peak's default follows the epochs through dataclasses.replace, as the notebook's variants use it."""
+    assert dataclasses.replace(Config(), epochs=12) == Config(epochs=12) and dataclasses.replace(Config(), epochs=12).peak == 3
+    assert dataclasses.replace(Config(epochs=12), epochs=3) == Config(epochs=3)  # no ConfigError: the peak is 1 there
+    assert dataclasses.replace(Config(peak_epoch=2), epochs=12).peak == 2  # a given peak stays given
+    assert Config(peak_epoch=np.int64(3), epochs=12).to_json() == Config(peak_epoch=3, epochs=12).to_json()
+    assert Config.from_dict(Config(epochs=12).to_dict()) == Config(epochs=12)

@@ -25,7 +25,7 @@ def test_config_is_valid_or_names_the_setting_at_fault(epochs, peak, batch, lr_m
                  if str(e).startswith(flag) or f"({flag}" in str(e) or f" {flag}" in str(e)]
         assert named, str(e)
         return
-    assert 1 <= cfg.peak_epoch < cfg.epochs and cfg.batch_size > 0
+    assert 1 <= cfg.peak < cfg.epochs and cfg.batch_size > 0
     lrs_given = cfg.min_lr is not None and cfg.max_lr is not None  # no range test runs: finder-iters is not read
     assert cfg.finder_iters is None or cfg.finder_iters >= 5 or lrs_given
     assert cfg.min_lr is None or cfg.max_lr is None or 0 < cfg.min_lr < cfg.max_lr

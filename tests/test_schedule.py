@@ -127,8 +127,8 @@ def test_other_lengths_peak_at_the_recipes_fraction_unless_told():
     from s11lib.config import SCHEDULES, Config
     from s11lib.schedule import SCHEDULES as PURE
 
-    assert [Config(epochs=e).peak_epoch for e in (2, 3, 6, 12, 24, 48)] == [1, 1, 1, 3, 5, 10]
-    assert Config(epochs=12, peak_epoch=7).peak_epoch == 7 and SCHEDULES == PURE
+    assert [Config(epochs=e).peak for e in (2, 3, 6, 12, 24, 48)] == [1, 1, 1, 3, 5, 10]
+    assert Config(epochs=12, peak_epoch=7).peak == 7 and SCHEDULES == PURE
 
 
 def test_pages_schedule_starts_at_zero_peaks_at_epoch_5_and_ends_at_zero():
