@@ -147,7 +147,7 @@ MUTATIONS = [
 # Page's schedule (a given LRMIN of 0) refused; replace() keeping a derived peak; the peer on the CPU (2026-12-06)
  ("s11lib/config.py", '("subset", "finder_iters", "max_lr", "peak_epoch")', '("subset", "finder_iters", "max_lr", "peak_epoch", "min_lr")', "tests/test_inputs.py::test_a_given_min_lr_of_zero_is_pages_schedule_and_a_negative_one_is_refused"),
  ("s11lib/config.py", '        check_types(self)\n        validate(self)\n', '        check_types(self)\n        if self.peak_epoch is None:\n            object.__setattr__(self, "peak_epoch", default_peak_epoch(self.epochs))\n        validate(self)\n', "tests/test_inputs.py::test_replace_gives_the_config_the_constructor_gives"),
- ("bench/airbench_peer.py", '        stack.enter_context(mock.patch.object(torch.Tensor, "half", lambda self, *a, **k: self.float()))\n', '', "tests/test_bench.py::test_the_peer_trains_on_the_cpu_by_its_own_code_and_records_each_seed_once"),
+ ("bench/airbench_peer.py", '        stack.enter_context(mock.patch.object(torch.nn.Module, "cuda", lambda self, *a, **k: self))\n', '', "tests/test_bench.py::test_the_peer_trains_on_the_cpu_by_its_own_code_and_records_each_seed_once"),
  ("bench/airbench_peer.py", 'return (end.at - self.at) * 1e3', 'return (end.at - self.at) * 1e-3', "tests/test_bench.py::test_the_cpu_clock_times_the_span_between_record_calls"),
 ]
 
