@@ -39,12 +39,12 @@ def cmd_resume(path: Path, overrides: dict) -> dict:
     a checkpoint of every epoch whose run stopped before metrics.json is scored and drawn."""
     from . import checkpoint, run
     from .checkpoint import CheckpointError
-    from .outputs import checkpoint_file, claimed
+    from .outputs import checkpoint_file, claimed, readable
 
     ckpt_path = checkpoint_file(path)
     ckpt = checkpoint.load(ckpt_path)
     cfg = dataclasses.replace(ckpt["config"], **overrides)
-    if (ckpt_path.parent / "metrics.json").exists():
+    if readable(ckpt_path.parent / "metrics.json"):  # a damaged one is rewritten from the checkpoint
         raise CheckpointError(f"the run in {ckpt_path.parent} finished (metrics.json): nothing to resume; its results: "
                               f"s11 summary {ckpt_path.parent}")
     if not checkpoint.resumable(ckpt):
@@ -173,10 +173,8 @@ def cmd_summary(folder: Path | None = None) -> None:
     """The model table; or what a folder holds: a sweep's table, a run's results, a repeat's seeds,
     a range test's pair, a folder of runs' table (the notebook's tries); or one line saying which
     other case it met and what works there."""
-    import json
-
     from . import tries
-    from .outputs import POINT_ROW, REPEATS, held
+    from .outputs import POINT_ROW, REPEATS, DamagedRecord, held, read_record
 
     if folder is None:
         from .model import ResNet9, summary
@@ -191,7 +189,8 @@ def cmd_summary(folder: Path | None = None) -> None:
     if kind == "sweep" and (folder / "sweep.json").is_file():
         from .sweep_report import check_measured, table
 
-        rows = json.loads((folder / "sweep.json").read_text())
+        rows = read_record(folder / "sweep.json", kind=list, fix="run its sweep command again: it rewrites sweep.json "
+                           "from its runs' folders")
         print(table(rows))
         check_measured(rows)
     elif kind == "sweep":
@@ -199,21 +198,31 @@ def cmd_summary(folder: Path | None = None) -> None:
         raise ConfigError(f"{folder} holds a sweep that has finished no run yet ({len(runs)} run folders started, "
                           "0 done); run its sweep command again to go on")
     elif kind in ("finished", "point") and (folder / "metrics.json").is_file():
-        from .run import report
+        from .run import REPORTED, report
 
-        print(report(json.loads((folder / "metrics.json").read_text())))
+        fix = (f"rewrite it from its checkpoint with: python -m s11lib train --resume {folder}"
+               if (folder / "checkpoint.pt").exists() else "its checkpoint is gone, so only a new run can replace it")
+        print(report(read_record(folder / "metrics.json", REPORTED, fix)))
     elif kind == "point":  # a sweep's run that diverged: its row says how; its weights alone cannot be resumed
-        row = json.loads((folder / POINT_ROW).read_text())["row"]
+        row = read_record(folder / POINT_ROW, ("row",), "run its sweep command again: it trains the point anew")["row"]
         print(f"a sweep's run, {row['point']} seed {row['seed']}: {row['status']}; {row['note']}")
     elif kind == "repeat":
-        saved = json.loads((folder / REPEATS).read_text())
+        saved = read_record(folder / REPEATS, ("seeds", "test_accuracy", "median", "mean", "std"),
+                            "run its train --repeat command again: it rewrites it from the seeds' runs")
         print(f"{len(saved['seeds'])} seeds: test accuracy {', '.join(f'{a:.2f}' for a in saved['test_accuracy'])}; "
               f"median {saved['median']:.2f}%, mean {saved['mean']:.2f}%, std {saved['std']:.2f}")
     elif kind == "range-test":
-        found = json.loads((folder / "lr_finder.json").read_text())
+        found = read_record(folder / "lr_finder.json", ("lr_min", "lr_max", "note"),
+                            "run find-lr again into this folder with --overwrite")
         print(f"LRMIN {found['lr_min']:.4g}, LRMAX {found['lr_max']:.4g} ({found['note']})")
     elif kind == "runs":
         print(tries.table(folder))
+    elif kind == "unfinished" and (folder / "metrics.json").exists():
+        try:
+            read_record(folder / "metrics.json", fix=f"rewrite it from its checkpoint with: python -m s11lib train "
+                                                     f"--resume {folder}")
+        except DamagedRecord as e:
+            raise ConfigError(str(e)) from None
     elif kind == "unfinished":
         raise ConfigError(f"{folder} holds a train run that has not finished (checkpoint.pt, no metrics.json); "
                           f"continue it with: python -m s11lib train --resume {folder}")

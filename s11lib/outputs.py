@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import csv
 import dataclasses
+import io
 import json
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -47,6 +50,46 @@ def write_atomic(path: Path, text: str) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+class DamagedRecord(InputError):
+    """A record (metrics.json, sweep.json, ...) that is not what its writer writes: cut short, edited, foreign."""
+
+
+def read_record(path: Path, keys: tuple[str, ...] = (), fix: str = "", kind: type = dict):
+    """The JSON record at ``path``, checked to be a ``kind`` holding ``keys``.
+
+    Raises:
+        DamagedRecord: one line naming the file, what is wrong with it and ``fix``, what to do.
+    """
+    path = Path(path)
+    try:
+        value = json.loads(path.read_text())
+    except (UnicodeDecodeError, ValueError) as e:
+        raise DamagedRecord(f"{path} is damaged (not JSON: {getattr(e, 'msg', e)}); {fix}".rstrip("; ")) from None
+    missing = [k for k in keys if not isinstance(value, dict) or k not in value]
+    if not isinstance(value, kind) or missing:
+        what = f"no {', '.join(missing)}" if isinstance(value, kind) else f"a JSON {type(value).__name__}, not a {kind.__name__}"
+        raise DamagedRecord(f"{path} is damaged ({what}); {fix}".rstrip("; "))
+    return value
+
+
+def readable(path: Path, keys: tuple[str, ...] = ()) -> bool:
+    """Whether ``path`` holds a whole JSON record with ``keys`` (see ``read_record``)."""
+    try:
+        read_record(path, keys)
+    except (OSError, DamagedRecord):
+        return False
+    return True
+
+
+def csv_text(rows: list[dict], columns: list[str]) -> str:
+    """``rows`` as CSV text under a header of ``columns`` (keys outside them ignored), for ``write_atomic``."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
 
 
 def refuse_file(folder: Path, what: str = "output folder", hint: str = "pass a folder") -> None:
@@ -98,7 +141,7 @@ class RunFolder:
 
             plots.save(figure, self.path / name, close=True)
         else:
-            (self.path / name).write_text(text)
+            write_atomic(self.path / name, text)
         self.wrote(name)
 
     def wrote(self, name: str) -> None:
@@ -134,7 +177,7 @@ def held(out: Path) -> tuple[str, str] | None:
         return "repeat-unfinished", f"an unfinished train --repeat run ({', '.join(sorted(seeds))})"
     if (out / POINT_ROW).exists():
         return "point", f"a sweep's run ({POINT_ROW})"
-    if (out / "metrics.json").exists():
+    if (out / "metrics.json").exists() and (readable(out / "metrics.json") or not (out / "checkpoint.pt").exists()):
         return "finished", "a finished train run (metrics.json)"
     if (out / "checkpoint.pt").exists():
         return "unfinished", "an unfinished train run (checkpoint.pt)"
@@ -162,6 +205,35 @@ def replace_hint() -> str:
     return "replace it with --overwrite (which removes it), or pass another --out"
 
 
+def hold_lock(out: Path):
+    """Lock ``out`` for this process: an open file on ``out``/LOCK holding an exclusive flock. The lock held must
+    be the file that is there now: one that another run unlinked between our open and our flock is let go
+    and the lock taken again, so that two runs never both hold a folder, in any order of their steps.
+
+    Raises:
+        ConfigError: another run holds the folder.
+    """
+    while True:
+        lock = open(out / LOCK, "a")
+        if fcntl is None:
+            return lock
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            raise ConfigError(f"another run is writing into {out} right now; wait for it or pass another --out") from None
+        except OSError as e:  # ENOLCK, EOPNOTSUPP...: this file system keeps no locks
+            print(f"warning: {out} is on a file system without locks ({e.strerror or e}): nothing keeps a second run "
+                  "from writing into it at the same time", file=sys.stderr)
+            return lock
+        try:
+            if os.fstat(lock.fileno()).st_ino == os.stat(out / LOCK).st_ino:
+                return lock
+        except FileNotFoundError:
+            pass
+        lock.close()  # we locked a file another run had just unlinked: take the lock on the file there now
+
+
 @contextlib.contextmanager
 def claimed(out: Path, *, overwrite: bool = False, resume: bool = False, goes_on: tuple[str, ...] = ()):
     """Hold ``out`` for one run: created, locked against a second run at the same time, and
@@ -170,13 +242,7 @@ def claimed(out: Path, *, overwrite: bool = False, resume: bool = False, goes_on
     file and run folder of it. Yields a ``RunFolder``."""
     created = make_dirs(out)
     try:
-        lock = open(out / LOCK, "a")
-        if fcntl is not None:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                lock.close()
-                raise ConfigError(f"another run is writing into {out} right now; wait for it or pass another --out") from None
+        lock = hold_lock(out)
         try:
             there = held(out)
             if there is not None and not resume and there[0] not in goes_on:
@@ -244,8 +310,8 @@ def finished(folder: Path, cfg: Config) -> dict | None:
     """The metrics of a finished run of ``cfg`` in ``folder``, or None."""
     saved = saved_config(folder)
     try:
-        done = json.loads((folder / "metrics.json").read_text())
-    except (OSError, ValueError):
+        done = read_record(folder / "metrics.json")
+    except (OSError, DamagedRecord):
         return None
     return done if saved is not None and same_run(cfg, saved) else None
 
@@ -256,7 +322,7 @@ def unfinished(folder: Path, cfg: Config) -> dict | None:
     from . import checkpoint
 
     path = folder / "checkpoint.pt"
-    if not path.is_file() or (folder / "metrics.json").exists():
+    if not path.is_file() or readable(folder / "metrics.json"):
         return None
     try:
         ckpt = checkpoint.load(path)

@@ -22,3 +22,26 @@ def unmet(requirements: Path, skip: frozenset[str] = KERNEL) -> list[str]:
               if line.split("#")[0].strip()]
     return [str(r) for r in wanted if canonicalize_name(r.name) not in skip
             and not r.specifier.contains(installed.get(canonicalize_name(r.name), "0.dev0"), prereleases=True)]
+
+
+def check_torchvision() -> None:
+    """Import torchvision now: one that does not match torch (pip lets such a pair through) is then one
+    line before any work, not a traceback from GradCAM once training has ended.
+
+    Raises:
+        InputError: torchvision does not import beside this torch; the message says which pair and what to do.
+    """
+    try:
+        import torchvision  # noqa: F401
+    except Exception as e:  # a mismatched pair: RuntimeError("operator torchvision::nms does not exist")
+        from .config import InputError
+
+        def version(name: str) -> str:
+            try:
+                return importlib.metadata.version(name)
+            except importlib.metadata.PackageNotFoundError:
+                return "(not installed)"
+
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[-1]
+        raise InputError(f"torchvision {version('torchvision')} does not work with torch {version('torch')} ({reason}); "
+                         f"install the torchvision release built for torch {version('torch')}") from None

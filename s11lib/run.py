@@ -15,7 +15,6 @@ both follow.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import json
 import sys
@@ -42,7 +41,8 @@ from .lr_rules import LRSearch, median_pair, read_curve
 from .mistakes import (Misclassified, confusion_matrix, find_misclassified, most_confused, per_class_accuracy,
                        per_class_table)
 from .model import count_parameters
-from .outputs import RunFolder, claimed, finished, range_test_differences, saved_config, unfinished
+from .outputs import RunFolder, claimed, csv_text, finished, range_test_differences, saved_config, unfinished
+from .requirements import check_torchvision
 
 CLI_HINT = "pass --min-lr and --max-lr"
 NOTEBOOK_HINT = "set LR_MIN, LR_MAX in the next cell"
@@ -82,7 +82,8 @@ class Results:
 
 
 def prepare(cfg: Config, data: Cifar10 | None = None) -> State:
-    """Seed the run, read the data (unless given), build its loaders and a fresh model."""
+    """Check torchvision, seed the run, read the data (unless given), build its loaders and a fresh model."""
+    check_torchvision()
     device = start_run(cfg)
     t0 = time.perf_counter()
     data = data or load_cifar10(cfg.data, data_dir=cfg.data_dir, subset=cfg.subset)
@@ -204,6 +205,10 @@ def metrics(state: State, fitted: dict, results: Results) -> dict:
     }
 
 
+REPORTED = ("test_accuracy", "best_test_accuracy", "test_accuracy_tta", "epochs", "train_seconds", "min_lr", "max_lr",
+            "lr_rule", "per_class_accuracy", "most_confused")  # what ``report`` reads of metrics.json
+
+
 def report(m: dict) -> str:
     """The lines a finished run prints: the headline accuracy, where its LRs came from, then per-class
     accuracy and the confusions (all from metrics.json's content)."""
@@ -310,9 +315,6 @@ def interrupt_message(cfg: Config, folder: RunFolder, progress: dict) -> str:
     out = folder.path
     said = f"interrupted while {progress['doing']}"
     written = f"; {', '.join(folder.written)} written to {out}" if folder.written else "; nothing was written"
-    if progress["epoch"] == cfg.epochs and "metrics.json" in folder.written:
-        return (f"{said}; training had finished: {out / 'checkpoint.pt'} holds all {cfg.epochs} epochs{written}. "
-                f"Redraw the maps with: python -m s11lib gradcam --checkpoint {out} --out {out / 'gradcam.png'}")
     if progress["epoch"] == cfg.epochs:
         return (f"{said}; training had finished: {out / 'checkpoint.pt'} holds all {cfg.epochs} epochs. "
                 f"Score it and draw its figures with: python -m s11lib train --resume {out}")
@@ -354,7 +356,6 @@ def _job(cfg: Config, folder: RunFolder, data: Cifar10 | None, resume: dict | No
     progress["doing"] = "writing the history, metrics and figures"
     write_history(folder, fitted["history"])
     m = metrics(state, fitted, results)
-    folder.write("metrics.json", text=json.dumps(m, indent=2))
     for name, draw in figures.FIGURES.items():
         if light and name not in figures.CURVE_FIGURES:
             continue
@@ -362,6 +363,7 @@ def _job(cfg: Config, folder: RunFolder, data: Cifar10 | None, resume: dict | No
             progress["doing"] = "drawing GradCAM maps"
             explain(state, results)
         folder.write(name, draw(state, fitted, results))
+    folder.write("metrics.json", text=json.dumps(m, indent=2))  # last: a run is finished once all its outputs are there
     said = report(m)
     return m, said.splitlines()[0] if light else said
 
@@ -419,11 +421,7 @@ def diverged_message(e: Diverging, folder: RunFolder, progress: dict) -> str:
 
 
 def write_history(folder: RunFolder, history: list[dict]) -> None:
-    with open(folder / "history.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(history[0]))
-        writer.writeheader()
-        writer.writerows(history)
-    folder.wrote("history.csv")
+    folder.write("history.csv", text=csv_text(history, list(history[0])))
 
 
 def repeat_job(cfg: Config, folder: RunFolder, repeat: int, overwrite: bool = False) -> dict:
@@ -444,8 +442,7 @@ def repeat_job(cfg: Config, folder: RunFolder, repeat: int, overwrite: bool = Fa
     runs = [seed_job(dataclasses.replace(cfg, seed=cfg.seed + i), folder / f"seed-{cfg.seed + i}", data,
                      overwrite=overwrite) for i in range(repeat)]
     summary = repeat_summary(runs, read_seconds)
-    (folder / "repeats.json").write_text(json.dumps(summary, indent=2))
-    folder.wrote("repeats.json")
+    folder.write("repeats.json", text=json.dumps(summary, indent=2))
     return summary
 
 

@@ -10,11 +10,11 @@ folder like any other (``sweep_run``).
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from .config import PLACE_FIELDS, Config, ConfigError, check_seeds
+from .outputs import read_record
 
 PRESET = {"max_lr": (0.05, 0.1, 0.2, 0.4, 0.8, 1.6), "schedule": ("one-cycle", "step"), "epochs": (24,)}
 MIN_LR_DIV = 100.0  # a grid point's LRMIN is LRMAX / 100 (0.004 at Page's peak 0.4) unless --min-lr is given
@@ -122,4 +122,4 @@ def saved_settings(out: Path) -> dict | None:
     path = out / "sweep_config.json"
     if not path.is_file():
         return None
-    return json.loads(path.read_text())["settings"]
+    return read_record(path, ("settings",), "pass another --out, or --overwrite to start this sweep anew")["settings"]

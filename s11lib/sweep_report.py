@@ -10,6 +10,8 @@ import json
 import statistics
 from pathlib import Path
 
+from .outputs import csv_text, write_atomic
+
 COLUMNS = ("point", "schedule", "epochs", "lr_min", "lr_max", "found", "seed", "status", "test_accuracy",
            "test_accuracy_tta", "diverged", "train_seconds", "commit", "host", "note")
 MEASURED = ("done", "diverged")  # a row that measured something: a finished run, or one that blew up
@@ -33,11 +35,8 @@ def write(out: Path, rows: list[dict]) -> list[dict]:
     from . import plots
 
     rows = sorted(rows, key=lambda r: (r["schedule"], r["epochs"], not r["found"], r["lr_max"] or 0, r["seed"]))
-    (out / "sweep.json").write_text(json.dumps([{k: r.get(k) for k in COLUMNS} for r in rows], indent=1))
-    with open(out / "sweep.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
+    write_atomic(out / "sweep.json", json.dumps([{k: r.get(k) for k in COLUMNS} for r in rows], indent=1))
+    write_atomic(out / "sweep.csv", csv_text(rows, list(COLUMNS)))
     if any(r["status"] in MEASURED for r in rows):
         for name, ax in draw(out, rows).items():
             plots.save(ax, out / name, close=True)

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from .config import Config, ConfigError, Diverged, Interrupted
-from .outputs import POINT_ROW, SWEEP_FILES
+from .outputs import POINT_ROW, SWEEP_FILES, read_record, write_atomic
 from .sweep_plan import MAX_RUNS, PRESET, Point, differences, found_points, plan, saved_settings, settings
 from .sweep_report import COLUMNS, MEASURED, check_measured, write
 
@@ -46,7 +46,8 @@ def saved_pair(out: Path) -> dict | None:
     path = out / "lr_finder.json"
     if not path.exists():
         return None
-    found = json.loads(path.read_text())
+    found = read_record(path, ("lr_min", "lr_max", "trusted"), "delete it and run the same sweep command again: "
+                        "the range test runs anew")
     return {k: found.get(k) for k in ("lr_min", "lr_max", "trusted", "note", "host")}
 
 
@@ -72,7 +73,7 @@ def claimed_sweep(out: Path, base: Config, peak_epoch: int | None, *, overwrite:
     mine = theirs == ours and not overwrite  # the same sweep: it goes on; anything else is refused, or cleared
     with claimed(out, overwrite=overwrite, resume=mine) as folder:
         new = not (out / "sweep_config.json").exists()
-        (out / "sweep_config.json").write_text(json.dumps({"settings": ours}, indent=1))
+        write_atomic(out / "sweep_config.json", json.dumps({"settings": ours}, indent=1))
         try:
             yield folder
         except BaseException:
@@ -111,7 +112,7 @@ def run_point(point: Point, seed: int, out: Path, data=None, code: dict | None =
         folder.mkdir(parents=True, exist_ok=True)
     if (folder / "checkpoint.pt").exists():
         checkpoint.slim(folder / "checkpoint.pt")
-    (folder / POINT_ROW).write_text(json.dumps({"config": cfg.to_dict(), "row": row}, indent=1))
+    write_atomic(folder / POINT_ROW, json.dumps({"config": cfg.to_dict(), "row": row}, indent=1))
     return row
 
 
@@ -188,7 +189,8 @@ def sweep_job(base: Config, out: Path, points: list[Point], *, seeds: int = 1, f
     """
     t0 = time.perf_counter()
     rows = []
-    earlier = json.loads((out / "sweep.json").read_text()) if (out / "sweep.json").exists() else []
+    earlier = read_record(out / "sweep.json", kind=list, fix="delete it and run the same sweep command again: each run's "
+                          f"row is read back from its folder ({POINT_ROW})") if (out / "sweep.json").exists() else []
     if found_epochs:
         found = saved_pair(out) or runner.find(base, out)
         print(f"LR range test: LRMIN {found['lr_min']:.4g}, LRMAX {found['lr_max']:.4g}"

@@ -149,6 +149,13 @@ MUTATIONS = [
  ("s11lib/config.py", '        check_types(self)\n        validate(self)\n', '        check_types(self)\n        if self.peak_epoch is None:\n            object.__setattr__(self, "peak_epoch", default_peak_epoch(self.epochs))\n        validate(self)\n', "tests/test_inputs.py::test_replace_gives_the_config_the_constructor_gives"),
  ("bench/airbench_peer.py", '        stack.enter_context(mock.patch.object(torch.nn.Module, "cuda", lambda self, *a, **k: self))\n', '', "tests/test_bench.py::test_the_peer_trains_on_the_cpu_by_its_own_code_and_records_each_seed_once"),
  ("bench/airbench_peer.py", 'return (end.at - self.at) * 1e3', 'return (end.at - self.at) * 1e-3', "tests/test_bench.py::test_the_cpu_clock_times_the_span_between_record_calls"),
+# records written in place, a lock held twice, a run finished before its figures, a broken torchvision found late (2026-12-06)
+ ("s11lib/outputs.py", '    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")', '    tmp = path', "tests/test_damage.py::test_a_record_killed_mid_write_keeps_the_whole_old_one_and_a_first_one_is_not_there"),
+ ("s11lib/outputs.py", '(readable(out / "metrics.json") or not (out / "checkpoint.pt").exists())', 'True', "tests/test_damage.py::test_a_damaged_metrics_json_beside_a_checkpoint_is_resumed_and_rewritten_without_training"),
+ ("s11lib/outputs.py", 'if os.fstat(lock.fileno()).st_ino == os.stat(out / LOCK).st_ino:', 'if True:', "tests/test_folders.py::test_a_lock_taken_on_a_file_another_run_unlinked_is_let_go"),
+ ("s11lib/outputs.py", '        except BlockingIOError:\n', '        except OSError:\n', "tests/test_folders.py::test_a_file_system_without_locks_is_said_apart_from_another_run"),
+ ("s11lib/run.py", '    m = metrics(state, fitted, results)\n    for name', '    m = metrics(state, fitted, results)\n    folder.write("metrics.json", text=json.dumps(m, indent=2))\n    for name', "tests/test_newcomer.py::test_a_run_whose_gradcam_failed_is_unfinished_and_its_resume_draws_without_training"),
+ ("s11lib/run.py", '    check_torchvision()\n', '', "tests/test_newcomer.py::test_a_torchvision_that_does_not_work_with_torch_is_one_line_before_any_work"),
 ]
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from s11lib import checkpoint
 from s11lib.cli import main
+from s11lib.config import ConfigError
 from s11lib.outputs import FIND_LR_OUTPUTS, TRAIN_OUTPUTS
 
 pytestmark = pytest.mark.xdist_group("folders")  # a folder of each kind of result: made once, in one test process
@@ -119,3 +120,74 @@ def test_summary_of_a_diverged_sweep_point_offers_no_resume(results, tmp_path, c
     assert main(["summary", str(point)]) == 0
     said = capsys.readouterr().out
     assert said == "a sweep's run, one-cycle-e2-lr50 seed 1: diverged; the training loss reached 361\n"
+
+
+# Two runs never hold one folder: the lock taken must be the file that is there now
+
+RACER = """
+import os, sys
+from pathlib import Path
+from s11lib.config import ConfigError
+from s11lib.outputs import claimed
+
+out, marker, held = Path(sys.argv[1]), Path(sys.argv[1]) / "holder", 0
+for _ in range(int(sys.argv[2])):
+    try:
+        with claimed(out):
+            fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)  # fails if another holder is inside
+            os.close(fd)
+            os.unlink(marker)
+            held += 1
+    except ConfigError:
+        pass
+    except FileExistsError:
+        print("BOTH HELD THE FOLDER")
+print("held", held)
+"""
+
+
+def test_claims_raced_across_processes_never_hold_one_folder_twice(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import HANG
+
+    racers = [subprocess.Popen([sys.executable, "-c", RACER, str(tmp_path), "300"], stdout=subprocess.PIPE, text=True)
+              for _ in range(4)]
+    said = [r.communicate(timeout=HANG)[0] for r in racers]
+    assert all(r.returncode == 0 for r in racers) and not any("BOTH" in s for s in said), said
+    assert sum(int(s.split()[-1]) for s in said) > 0  # the folder was held, one at a time
+
+
+def test_a_lock_taken_on_a_file_another_run_unlinked_is_let_go(tmp_path, monkeypatch):
+    """The interleaving that held one folder twice: B opens the lock file; A, done, unlinks it and lets go; C
+    locks the new file; B's flock on the old one succeeds. B must find it stale and be refused (C holds it)."""
+    import builtins
+
+    from s11lib import outputs
+
+    with outputs.claimed(tmp_path):  # A
+        stale = open(tmp_path / outputs.LOCK, "a")  # B's open, before A unlinks
+    with outputs.claimed(tmp_path):  # C holds the folder now
+        opened = iter([stale])
+        monkeypatch.setattr(outputs, "open", lambda *a, **k: next(opened, None) or builtins.open(*a, **k),
+                            raising=False)
+        with pytest.raises(ConfigError, match="another run is writing into"):
+            outputs.hold_lock(tmp_path)  # B goes on from its open
+    assert stale.closed
+
+
+def test_a_file_system_without_locks_is_said_apart_from_another_run(tmp_path, monkeypatch, capsys):
+    import errno
+    import fcntl
+
+    from s11lib import outputs
+
+    def no_locks(*args):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    with outputs.claimed(tmp_path) as folder:
+        folder.write("config.json", text="{}")
+    err = capsys.readouterr().err
+    assert "file system without locks (No locks available)" in err and "another run" not in err

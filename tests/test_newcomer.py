@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
 import re
 import subprocess
 import sys
@@ -133,8 +134,32 @@ def test_an_interrupt_says_what_it_stopped_and_what_was_kept(where, said, kept, 
     assert code == 130 and line.startswith(f"error: {said}") and kept in line
     if where != "gradcam":  # no epoch was kept: the run's files are gone, and the folder it made
         assert not out.exists()
-    if where == "gradcam":
-        assert "python -m s11lib gradcam --checkpoint" in line and (out / "metrics.json").exists()
+    if where == "gradcam":  # not finished until every output is there: the resume draws them
+        assert f"python -m s11lib train --resume {out}" in line and not (out / "metrics.json").exists()
+
+
+def test_a_run_whose_gradcam_failed_is_unfinished_and_its_resume_draws_without_training(tmp_path, sources, capsys,
+                                                                                         monkeypatch):
+    """As with a torchvision that does not match torch: training ends, GradCAM fails. The run is not finished,
+    and --resume scores and draws it from the checkpoint's last epoch, training nothing."""
+    from s11lib import engine
+    from s11lib.outputs import held
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("operator torchvision::nms does not exist")
+
+    monkeypatch.setattr(job, "gradcam", broken)
+    out = tmp_path / "run"
+    with pytest.raises(RuntimeError, match="nms"):
+        main(["train", "--data", str(sources["tar.gz"]), "--out", str(out), *LRS, *FAST])
+    history = (out / "history.csv").read_text()
+    assert held(out)[0] == "unfinished" and not (out / "metrics.json").exists() and not (out / "gradcam.png").exists()
+    monkeypatch.undo()
+    monkeypatch.setattr(engine, "train_one_epoch", broken)  # a resume that trained would fail here
+    code, said, _ = run(["train", "--resume", out], capsys)
+    assert code == 0 and (out / "gradcam.png").stat().st_size > 0 and held(out)[0] == "finished"
+    assert (out / "history.csv").read_text() == history
+    assert json.loads((out / "metrics.json").read_text())["epochs"] == 2
 
 
 def test_a_given_max_lr_below_the_found_min_says_so_the_right_way_round(tmp_path, learnable, capsys):
@@ -183,3 +208,18 @@ def test_ci_runs_readmes_test_command_as_written():
     test_command = next(c for c in commands if "pytest" in c)
     assert (ROOT / ".ci" / "run").read_text().rstrip().splitlines()[-1] == test_command
     assert test_command.startswith("pip install") and "requirements-dev.txt" in test_command  # it installs what it needs
+
+
+def test_a_torchvision_that_does_not_work_with_torch_is_one_line_before_any_work(tmp_path, sources):
+    """The fault as pip lets it through: a torchvision whose import fails beside this torch. The run says so in
+    one line and leaves nothing, instead of training and then failing in GradCAM."""
+    fake = tmp_path / "site" / "torchvision"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text('raise RuntimeError("operator torchvision::nms does not exist")\n')
+    out = tmp_path / "run"
+    done = subprocess.run([sys.executable, "-m", "s11lib", "train", "--data", str(sources["tar.gz"]), "--out", str(out),
+                           *LRS, *FAST], capture_output=True, text=True, timeout=HANG,
+                          env={**os.environ, "PYTHONPATH": f"{tmp_path / 'site'}{os.pathsep}{Path(job.__file__).parents[1]}"})
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert done.stderr.strip().count("\n") == 0 and "does not work with torch" in done.stderr
+    assert "(operator torchvision::nms does not exist)" in done.stderr and not out.exists()
