@@ -94,7 +94,7 @@ def read_run(run: Path) -> tuple[dict, bool]:
         return m, True
     import torch
 
-    c = torch.load(run / "checkpoint.pt", weights_only=False, map_location="cpu")
+    c = torch.load(run / "checkpoint.pt", weights_only=True, map_location="cpu")
     return {"history": c["history"], "starts": c["starts"]}, False
 
 

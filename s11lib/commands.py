@@ -174,7 +174,7 @@ def cmd_summary(folder: Path | None = None) -> None:
     a range test's pair, a folder of runs' table (the notebook's tries); or one line saying which
     other case it met and what works there."""
     from . import tries
-    from .outputs import POINT_ROW, REPEATS, DamagedRecord, held, read_record
+    from .outputs import POINT_ROW, REPEATS, held, read_record
 
     if folder is None:
         from .model import ResNet9, summary
@@ -197,7 +197,7 @@ def cmd_summary(folder: Path | None = None) -> None:
         runs = [d for d in folder.glob("*/seed-*") if d.is_dir()]
         raise ConfigError(f"{folder} holds a sweep that has finished no run yet ({len(runs)} run folders started, "
                           "0 done); run its sweep command again to go on")
-    elif kind in ("finished", "point") and (folder / "metrics.json").is_file():
+    elif kind in ("finished", "point", "unfinished") and (folder / "metrics.json").is_file():  # unfinished: damaged
         from .run import REPORTED, report
 
         fix = (f"rewrite it from its checkpoint with: python -m s11lib train --resume {folder}"
@@ -217,12 +217,6 @@ def cmd_summary(folder: Path | None = None) -> None:
         print(f"LRMIN {found['lr_min']:.4g}, LRMAX {found['lr_max']:.4g} ({found['note']})")
     elif kind == "runs":
         print(tries.table(folder))
-    elif kind == "unfinished" and (folder / "metrics.json").exists():
-        try:
-            read_record(folder / "metrics.json", fix=f"rewrite it from its checkpoint with: python -m s11lib train "
-                                                     f"--resume {folder}")
-        except DamagedRecord as e:
-            raise ConfigError(str(e)) from None
     elif kind == "unfinished":
         raise ConfigError(f"{folder} holds a train run that has not finished (checkpoint.pt, no metrics.json); "
                           f"continue it with: python -m s11lib train --resume {folder}")

@@ -176,6 +176,24 @@ def _read_bytes(entry: bytes | Path) -> bytes:
     return entry.read_bytes() if isinstance(entry, Path) else entry
 
 
+# What CIFAR-10's pickled batches hold besides dicts, lists, ints and bytes: numpy arrays, pickled by the numpy of
+# 2009 (numpy.core) or of today (numpy._core, and _frombuffer for pickle protocol 5); protocol 2 from Python 3
+# spells bytes as _codecs.encode(str, "latin1").
+PICKLED_GLOBALS = frozenset({("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "_reconstruct"),
+                             ("numpy._core.multiarray", "_reconstruct"), ("numpy.core.numeric", "_frombuffer"),
+                             ("numpy._core.numeric", "_frombuffer"), ("_codecs", "encode")})
+
+
+class CifarUnpickler(pickle.Unpickler):
+    """An unpickler that builds what a CIFAR-10 batch holds and nothing else: a pickle naming any other
+    global (``os.system``, a class of some package) could run code, and is refused."""
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in PICKLED_GLOBALS:
+            raise pickle.UnpicklingError(f"{module}.{name}")
+        return super().find_class(module, name)
+
+
 def _read_pickled(files: dict[str, bytes | Path], path: Path) -> tuple[Split, Split]:
     by_name = {_parts(name)[-1]: entry for name, entry in files.items() if _parts(name)}
 
@@ -183,9 +201,12 @@ def _read_pickled(files: dict[str, bytes | Path], path: Path) -> tuple[Split, Sp
         if name not in by_name:
             raise DataError(f"{path} has no {name}: the cifar-10-batches-py folder is incomplete; download it again")
         try:
-            d = pickle.loads(_read_bytes(by_name[name]), encoding="bytes")
+            d = CifarUnpickler(io.BytesIO(_read_bytes(by_name[name])), encoding="bytes").load()
             images = np.asarray(d[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
             labels = np.asarray(d[b"labels"], dtype=np.int64)
+        except pickle.UnpicklingError as e:
+            raise DataError(f"{path}: batch {name} is not a CIFAR-10 batch: it names {e}, which could run code; "
+                            "refused (download the batches from their source again)") from None
         except Exception as e:  # a damaged pickle can raise almost anything
             raise DataError(f"{path}: batch {name} is damaged ({e.__class__.__name__}); download it again") from None
         if len(images) != len(labels):

@@ -35,7 +35,9 @@ def divergence(epoch: int, batch_losses: torch.Tensor, lrs: list[float], test_lo
 
     A run has diverged when a training batch's loss is NaN or infinite or above ``bound`` (a
     loss no run that learns reaches: ``Config.diverged_loss``), when the test loss is NaN or
-    infinite, or when a weight or BatchNorm statistic is. A blown-up net can keep finite but
+    infinite, or when a weight or BatchNorm statistic is. A finite test loss above ``bound`` is not
+    divergence: BatchNorm's running statistics can put a run that learns there for an epoch (90,000
+    after epoch 1 of 2 on the suite's tiny data, then learning); ``at_chance`` reads where a run ends. A blown-up net can keep finite but
     absurd losses for epochs (5e6, then 7e15 on the real data at LR 50) and score a uniform 10%.
 
     Args:
@@ -58,6 +60,16 @@ def divergence(epoch: int, batch_losses: torch.Tensor, lrs: list[float], test_lo
         return f"the test loss became NaN or infinite in epoch {epoch}"
     if not weights_finite:
         return f"a weight or BatchNorm statistic became NaN or infinite in epoch {epoch}"
+    return None
+
+
+def at_chance(test_acc: float, test_loss: float, classes: int = 10) -> str | None:
+    """A run that ended where a uniform guess stands, learning nothing: test accuracy within a point of
+    100/classes and a test loss no lower than a uniform guess's, ln(classes) (a typed pair of 1 / 2 ended
+    at 10.00% and a test loss of 1,163). Said, not refused: on tiny or random data it can be the truth."""
+    if test_acc <= 100 / classes + 1 and test_loss >= math.log(classes):
+        return (f"the run ended at chance (test accuracy {test_acc:.2f}%, test loss {test_loss:.3g}, no better than "
+                f"guessing among {classes} classes): it learned nothing; try lower LRs")
     return None
 
 

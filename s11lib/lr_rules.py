@@ -258,6 +258,23 @@ class LRSearch:
     seconds: float = 0.0  # how long the test(s) took (a test read back from its file keeps its own)
 
 
+class FoundLR(float):
+    """An LR a range test found: a float (for every use of one) that remembers the test and the config it
+    was chosen for, so that a pair says where it came from in whichever cell it travels to; a typed LR is
+    a plain float."""
+
+    search: LRSearch
+    cfg: object  # the Config the pair was chosen for (``run.choose_lrs``)
+
+    def __new__(cls, value: float, search: LRSearch, cfg=None) -> FoundLR:
+        lr = super().__new__(cls, value)
+        lr.search, lr.cfg = search, cfg
+        return lr
+
+    def __reduce__(self):  # pickled (a Ray task, a notebook's saved variables) as the number it is
+        return float, (float(self),)
+
+
 def median_pair(tests: Sequence[RangeTest]) -> LRSearch:
     """The median LRMIN and the median LRMAX of ``tests`` (geometric mean of the middle two for an
     even count, as LRs live on a log scale), with a warning when their LRMAX differ by more

@@ -62,7 +62,8 @@ def probe(address: str, timeout: float = CONNECT_SECONDS) -> dict:
         done = subprocess.run([sys.executable, "-c", PROBE, address], capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         raise ConfigError(f"no Ray cluster answers at {address} within {timeout:g} s (--ray-timeout), or it refused "
-                          "this machine's token (RAY_AUTH_TOKEN); pass the address `ray start --head` printed") from None
+                          "this machine's token (~/.ray/auth_token or RAY_AUTH_TOKEN_PATH, docs/cluster.md); pass the address "
+                          "`ray start --head` printed") from None
     if done.returncode != 0:
         lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
         why = lines[-1].strip() if lines else f"exit status {done.returncode}"
@@ -100,9 +101,18 @@ def _files(root: Path) -> dict[str, bytes]:
 
 
 def _land(out: Path, files: dict[str, bytes]) -> None:
-    """Write a task's files under ``out`` as they arrive (each run's alone is held in memory)."""
+    """Write a task's files under ``out`` as they arrive (each run's alone is held in memory).
+
+    Raises:
+        ConfigError: a name that would land outside ``out`` (absolute, or through ``..``): a worker's files
+            stay in the sweep's folder, whatever the worker sends.
+    """
+    root = out.resolve()
     for name, data in files.items():
-        path = out / name
+        path = (out / name).resolve()
+        if Path(name).is_absolute() or not path.is_relative_to(root) or path == root:
+            raise ConfigError(f"a Ray task sent a file named {name!r}, which would land outside the sweep's folder "
+                              f"{out}; refused (is every worker running this s11lib?)")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
 
@@ -126,10 +136,13 @@ class RayRunner:
         if not (math.isfinite(timeout) and timeout > 0):
             raise ConfigError(f"ray-timeout must be a finite number of seconds > 0, got {timeout}")
         self.ray, self.address, self.gpus, self.cpus, self.timeout = import_ray(), address, gpus, cpus, timeout
-        self.started, self.resources = False, None
+        self.started, self.options = False, {}  # a task's Ray options: the resources it takes
 
     def start(self, base: Config) -> None:
-        """Reach the cluster (an ADDRESS within ``timeout`` seconds, or a Ray started here) and size the tasks."""
+        """Reach the cluster (an ADDRESS within ``timeout`` seconds, or a Ray started here) and size the tasks.
+        A Ray this process already runs is used when it is the one asked for (``local``, or its own address),
+        and said so: its tasks import s11lib as that Ray was started (Ray ships a package at ``ray.init``
+        alone); another address is refused."""
         ray = self.ray
         if not ray.is_initialized():
             if self.address != "local":
@@ -138,8 +151,15 @@ class RayRunner:
             ray.init(**where, include_dashboard=False, runtime_env={"py_modules": [str(PACKAGE)]},
                      log_to_driver=False, logging_level="ERROR")
             self.started = True
+        else:
+            running = ray.get_runtime_context().gcs_address
+            if self.address != "local" and self.address != running:
+                raise ConfigError(f"this process already runs Ray (its cluster at {running}), so it cannot join "
+                                  f"{self.address}: pass --ray alone to use the running one, or sweep from a new process")
+            print(f"using the Ray this process already runs (its cluster at {running}; its tasks import s11lib as "
+                  "its ray.init set them up)")
         has_gpus = ray.cluster_resources().get("GPU", 0) > 0
-        self.resources = {"num_gpus": self.gpus} if has_gpus and self.gpus > 0 else {"num_cpus": self.cpus}
+        self.options = {"num_gpus": self.gpus} if has_gpus and self.gpus > 0 else {"num_cpus": self.cpus}
 
     def close(self) -> None:
         if self.started:
@@ -148,7 +168,7 @@ class RayRunner:
 
     def find(self, base: Config, out: Path) -> dict:
         try:
-            files = self.ray.get(self.ray.remote(_find_task).options(**self.resources).remote(base.to_dict()))
+            files = self.ray.get(self.ray.remote(_find_task).options(**self.options).remote(base.to_dict()))
         except Exception as e:  # noqa: BLE001 - Ray's error carries the worker's traceback: one line of it is enough
             raise InputError(f"the LR range test failed on the cluster ({failure(e)}); nothing was trained") from None
         _land(out, files)
@@ -158,7 +178,7 @@ class RayRunner:
         """A task for each (point, seed) of ``todo`` (runs that ``out`` does not hold yet); yield each row as
         its task finishes."""
         ray = self.ray
-        task = ray.remote(_point_task).options(**self.resources, max_retries=RETRIES, retry_exceptions=False)
+        task = ray.remote(_point_task).options(**self.options, max_retries=RETRIES, retry_exceptions=False)
         code = provenance.code()  # the driver's: a worker's copy of s11lib is no checkout
         pending = {}
         try:
@@ -169,9 +189,10 @@ class RayRunner:
                 point, seed = pending.pop(ref)
                 yield self._collect(ref, point, seed, out)
         except KeyboardInterrupt:
+            raise Interrupted(f"cancelled the {len(pending)} Ray tasks in flight") from None
+        finally:  # however the driver stops (Ctrl-C, an error, a consumer that gave up): no task runs on for nothing
             for ref in pending:
                 ray.cancel(ref, force=True)
-            raise Interrupted(f"cancelled the {len(pending)} Ray tasks in flight") from None
 
     def _collect(self, ref, point: Point, seed: int, out: Path) -> dict:
         """A finished task's row, its files landed in ``out``; a task lost more often than RETRIES is a row too."""

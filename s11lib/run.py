@@ -29,15 +29,15 @@ from torch import nn
 
 from . import checkpoint, figures, plots, provenance
 from .figures import lr_source
-from .config import Config, ConfigError, Diverged, InputError, Interrupted
+from .config import CLASSES, Config, ConfigError, Diverged, InputError, Interrupted
 from .datasets import Cifar10, load_cifar10
-from .engine import (Diverging, autocast_dtype, build_model, evaluate, flip_tta_accuracy, precision_note,
+from .engine import (Diverging, at_chance, autocast_dtype, build_model, evaluate, flip_tta_accuracy, precision_note,
                      start_run)
 from .engine import fit as fit_cycle
 from .gradcam import gradcam, overlay
 from .loaders import DeviceLoader, loader_state, make_loaders, set_loader_state
 from .lr_finder import find_lrs as run_range_tests
-from .lr_rules import LRSearch, median_pair, read_curve
+from .lr_rules import FoundLR, LRSearch, median_pair, read_curve
 from .mistakes import (Misclassified, confusion_matrix, find_misclassified, most_confused, per_class_accuracy,
                        per_class_table)
 from .model import count_parameters
@@ -130,8 +130,8 @@ def choose_lrs(cfg: Config, search: LRSearch | None, hint: str = CLI_HINT) -> tu
         shown = "; ".join(dict.fromkeys(t.note for t in search.tests if not t.trusted))
         raise UntrustedLRs(f"the LR range test cannot be trusted ({shown}), so nothing was trained: {hint} "
                            "(0.004 and 0.4 train this net: Page's peak, 0.4, and a hundredth of it)")
-    lr_min = search.lr_min if cfg.min_lr is None else cfg.min_lr
-    lr_max = search.lr_max if cfg.max_lr is None else cfg.max_lr
+    lr_min = FoundLR(search.lr_min, search, cfg) if cfg.min_lr is None else cfg.min_lr
+    lr_max = FoundLR(search.lr_max, search, cfg) if cfg.max_lr is None else cfg.max_lr
     if lr_min >= lr_max:
         found, given = (("LRMAX", search.lr_max), ("min-lr", cfg.min_lr)) if cfg.min_lr is not None else \
             (("LRMIN", search.lr_min), ("max-lr", cfg.max_lr))
@@ -188,6 +188,7 @@ def metrics(state: State, fitted: dict, results: Results) -> dict:
         "test_accuracy": last["test_acc"], "best_test_accuracy": max(r["test_acc"] for r in history),
         "test_accuracy_tta": results.tta,  # the final model, scored on each image and its mirror (not a second run)
         "train_accuracy": last["train_acc"], "test_loss": last["test_loss"], "epochs": cfg.epochs,
+        "warnings": [w for w in [at_chance(last["test_acc"], last["test_loss"], len(CLASSES))] if w],
         "train_seconds": fitted["train_seconds"], "eval_seconds": fitted["eval_seconds"],
         "lr_finder_seconds": state.finder_seconds, "data_seconds": state.data_seconds, "min_lr": fitted["lr_min"],
         "max_lr": fitted["lr_max"], "lr_rule": found["rule"] if found else None,  # None: the pair was given
@@ -364,6 +365,8 @@ def _job(cfg: Config, folder: RunFolder, data: Cifar10 | None, resume: dict | No
             explain(state, results)
         folder.write(name, draw(state, fitted, results))
     folder.write("metrics.json", text=json.dumps(m, indent=2))  # last: a run is finished once all its outputs are there
+    for warning in m["warnings"]:
+        print(f"warning: {warning}", file=sys.stderr)
     said = report(m)
     return m, said.splitlines()[0] if light else said
 
@@ -384,7 +387,7 @@ def _lrs(state: State, folder: RunFolder, progress: dict) -> tuple[float, float]
         print(f"warning: LR range test: {message}", file=sys.stderr)
     print(f"LR range test ({sum(len(t.lrs) for t in search.tests)} batches, {state.finder_seconds:.1f}s): "
           f"LRMIN {lr_min:.4g}, LRMAX {lr_max:.4g} ({search.note})")
-    return lr_min, lr_max
+    return float(lr_min), float(lr_max)  # plain numbers from here on: checkpoints hold no FoundLR
 
 
 def _restore(state: State, resume: dict, folder: RunFolder) -> tuple[float, float]:

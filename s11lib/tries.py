@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import Config, InputError
-from .lr_rules import LRSearch
-from .outputs import claimed, finished, held, same_run, saved_config, unfinished
+from .lr_rules import FoundLR, LRSearch
+from .outputs import claimed, finished, held, range_test_differences, same_run, saved_config, unfinished
 
 TRY, RANGE_TEST = "try", "range-test"  # folder names: try-1, try-2, ...; range-test-1, ...
 
@@ -72,10 +72,17 @@ def range_test(state, run_dir: Path) -> LRSearch:
 
 
 def pair_config(cfg: Config, search: LRSearch | None, lr_min: float, lr_max: float) -> tuple[Config, LRSearch | None]:
-    """The config a try of this pair records, and the range test it records with it: ``cfg`` and
-    ``search`` when the pair is the one the range test gives ``cfg``; else ``cfg`` with the pair given."""
+    """The config a try of this pair records, and the range test it records with it: ``cfg`` and the range
+    test when the pair is the one that test gives ``cfg``; else ``cfg`` with the pair given. The test is the
+    one the pair carries (``choose_lrs`` returns ``FoundLR``s, which keep it through a rerun of the data
+    cell), else ``search``, the state's."""
     from .run import choose_lrs
 
+    carried = {id(v.search): v for v in (lr_min, lr_max) if isinstance(v, FoundLR)}
+    if len(carried) == 1:  # the test the pair was found by, when it is a test of this config's
+        lr = next(iter(carried.values()))
+        if lr.cfg is not None and not range_test_differences(cfg, lr.cfg):
+            search = lr.search
     if search is not None and search.trusted:
         try:
             chosen = choose_lrs(cfg, search)
@@ -128,6 +135,14 @@ def train(state, run_dir: Path, lr_min: float, lr_max: float) -> Try:
                   "(delete its folder to train it again)\n" + run.report(done))
             return Try(folder, cfg, done, "shown")
         ckpt = unfinished(folder, cfg)
+        if ckpt is None and (folder / "checkpoint.pt").is_file():
+            from .checkpoint import load
+
+            try:
+                load(folder / "checkpoint.pt")
+            except InputError as e:  # cut short, say: nothing can continue it, and a silent new try would hide that
+                raise InputError(f"{folder.name} trained this config and pair, but cannot be continued: {e}; delete "
+                                 f"{folder} and run this cell again to train the pair anew") from None
         if ckpt is not None:
             print(f"{folder.name} ({folder}): continuing after epoch {ckpt['epoch']} of {cfg.epochs}")
             with claimed(folder, resume=True) as claim:
@@ -154,6 +169,19 @@ def _history(folder: Path) -> list[dict]:
     return []
 
 
+def _status(folder: Path, finished_run: bool) -> str:
+    """The table's last column: finished, or how an unfinished try goes on (if it can)."""
+    if finished_run:
+        return "finished"
+    from . import checkpoint
+
+    try:
+        checkpoint.load(folder / "checkpoint.pt")
+    except InputError:
+        return "unfinished, its checkpoint.pt cannot be read: delete the folder to train the pair anew"
+    return "unfinished: its training cell or train --resume continues it"
+
+
 def run_folders(run_dir: Path, *kinds: str) -> list[Path]:
     """The run folders in ``run_dir`` that hold one of ``kinds`` (``outputs.held``), try-2 before try-10."""
     def natural(p: Path) -> list:
@@ -165,7 +193,7 @@ def run_folders(run_dir: Path, *kinds: str) -> list[Path]:
 def tried(run_dir: Path) -> list[dict]:
     """Every training run in ``run_dir`` (the notebook's tries, or any train runs' folders): {"name", "lr_min",
     "lr_max", "source", "epochs", "done" (epochs trained), "test_accuracy" (the last epoch's),
-    "test_accuracy_tta" (finished runs), "finished", "history"}."""
+    "test_accuracy_tta" (finished runs), "finished", "status" (the table's words), "history"}."""
     from .figures import lr_source
 
     rows = []
@@ -178,6 +206,7 @@ def tried(run_dir: Path) -> list[dict]:
         lr_min, lr_max = trained_pair(folder, cfg)
         rows.append({"name": folder.name, "lr_min": lr_min, "lr_max": lr_max, "source": lr_source(recorded_rule(cfg)),
                      "epochs": cfg.epochs, "done": len(history), "finished": m is not None,
+                     "status": _status(folder, m is not None),
                      "test_accuracy": history[-1]["test_acc"] if history else None,
                      "test_accuracy_tta": m["test_accuracy_tta"] if m else None, "history": history})
     return rows
@@ -194,7 +223,7 @@ def table(run_dir: Path) -> str:
         tta = f"{r['test_accuracy_tta']:.2f}" if r["test_accuracy_tta"] is not None else "-"
         pair = [f"{v:>9.4g}" if v is not None else f"{'-':>9}" for v in (r["lr_min"], r["lr_max"])]
         lines.append(f"{r['name']:<{w}} {pair[0]} {pair[1]}  {r['source']:<42} {r['done']:>3}/{r['epochs']:<3}  {acc:>8}  "
-                     f"{tta:>6}  {'finished' if r['finished'] else 'unfinished: its training cell or train --resume continues it'}")
+                     f"{tta:>6}  {r['status']}")
     if not rows:
         lines.append("(no training run yet)")
     for folder in run_folders(run_dir, "range-test"):

@@ -5,8 +5,9 @@ catching its bug. Not collected by pytest (a script): run it from the repository
     python tests/mutants.py 3 5        # some rows (printed, not recorded)
     python tests/mutants.py --check    # every row's file, right code and tests exist; nothing is mutated
 
-Each row: the file, the right code, the bug, and the test that must catch it. The file is
-restored after each run, whatever happens. A row is CAUGHT when its test fails with the bug in
+Each row: the file, the right code, the bug, and the test (by name) that must catch it. First the
+rows' tests run once on the unmutated tree (the baseline): a row whose test fails there is BROKEN, since
+it would count any bug as caught. The file is restored after each run, whatever happens. A row is CAUGHT when its test fails with the bug in
 (pytest's exit 1), MISSED when it passes (exit 0), and BROKEN when pytest could not run it at
 all (2: interrupted or a collection error, 3: internal error, 4: usage error such as a test that
 does not exist, 5: no test collected): a broken row is never a catch, and it makes the exit
@@ -53,11 +54,11 @@ MUTATIONS = [
  ("tests/ctrl_c.py", '        pytest.exit("Ctrl-C: the suite stops here", returncode=130)', '        pass', "tests/test_robustness.py::test_ctrl_c_stops_the_suite_even_when_a_test_takes_it_as_the_clis_interrupt"),
  ("s11lib/cli.py", '        if not program:\n', '        if True:\n', "tests/test_robustness.py::test_a_finished_command_ignores_ctrl_c_through_the_exit_and_in_process_gives_it_back"),
  ("s11lib/config.py", '"finder_iters": 48,', '"finder_iters": 8,', "tests/test_readme.py::test_the_smoke_command_is_the_notebooks_smoke_run_and_trains_on_the_real_data"),
- ("s11lib/engine.py", '            scaler.step(optimizer)\n', '            optimizer.step()\n', "tests/test_fp16.py"),
+ ("s11lib/engine.py", '            scaler.step(optimizer)\n', '            optimizer.step()\n', "tests/test_fp16.py::test_fit_in_fp16_trains_every_batch_through_one_grad_scaler"),
  ("s11lib/engine.py", 'scaler = torch.amp.GradScaler(device.type) if dtype == torch.float16 else None', 'scaler = None', "tests/test_fp16.py::test_fit_in_fp16_trains_every_batch_through_one_grad_scaler"),
  ("s11lib/lr_finder.py", 'enabled=autocast_dtype == torch.float16)', 'enabled=False)', "tests/test_fp16.py::test_the_range_test_in_fp16_steps_through_an_enabled_grad_scaler_and_restores_the_model"),
  ('s11lib/sweep_plan.py', 'else clean(lr / MIN_LR_DIV)))', 'else clean(lr / 10)))', 'tests/test_sweep.py::test_a_2x2_grid_writes_a_row_per_run_and_its_figures'),
- ("s11lib/schedule.py", 'else lr_max / 10 if fraction < 3 / 4 else', 'else lr_max / 10 if fraction < 2 / 3 else', "tests/test_schedule.py"),
+ ("s11lib/schedule.py", 'else lr_max / 10 if fraction < 3 / 4 else', 'else lr_max / 10 if fraction < 2 / 3 else', "tests/test_schedule.py::test_the_step_schedule_is_max_then_a_tenth_from_half_then_a_hundredth_from_three_quarters"),
  ("s11lib/run.py", '        if light and name not in figures.CURVE_FIGURES:', '        if False:', "tests/test_sweep.py::test_a_2x2_grid_writes_a_row_per_run_and_its_figures"),
  ('s11lib/sweep_run.py', '    return {**base_row(point, seed), **saved["row"]} if same else None', '    return {**base_row(point, seed), **saved["row"]} if same and saved["row"]["status"] == "done" else None', 'tests/test_sweep.py::test_a_diverging_point_and_an_untrusted_range_test_are_rows_and_the_sweep_goes_on'),
  ('s11lib/sweep_run.py', '    kept = [row for p, s in todo if (row := kept_row(p, s, out)) is not None]', '    kept = []', 'tests/test_sweep.py::test_the_grid_grows_in_every_list_and_a_refusal_names_what_differs'),
@@ -130,7 +131,7 @@ MUTATIONS = [
  ("s11lib/run.py", '    differ = range_test_differences(saved, cfg)\n    if differ:', '    differ = range_test_differences(saved, cfg)\n    if False:', "tests/test_cli.py::test_lr_from_refuses_what_it_cannot_read_and_writes_nothing"),
  ("s11lib/run.py", '    if (search.lr_min, search.lr_max, search.trusted) != (recorded["lr_min"], recorded["lr_max"], recorded["trusted"]):\n        raise InputError(f"the range test in', '    if False:\n        raise InputError(f"the range test in', "tests/test_cli.py::test_lr_from_refuses_what_it_cannot_read_and_writes_nothing"),
  ("s11lib/cli.py", '    elif args.lr_from is not None and args.repeat is not None:', '    elif False:', "tests/test_cli.py::test_lr_from_refuses_what_it_cannot_read_and_writes_nothing"),
- ("s11lib/tries.py", '        except InputError:  # none there', '        except ZeroDivisionError:  # none there', "tests/test_tries.py"),
+ ("s11lib/tries.py", '        except InputError:  # none there', '        except ZeroDivisionError:  # none there', "tests/test_tries.py::test_another_config_gets_a_range_test_of_its_own"),
  ("s11lib/commands.py", '    check_source(cfg.data)  # before torch is imported: a mistyped path answers at once\n    from . import run\n\n    search = None', '    from . import run\n    check_source(cfg.data)\n\n    search = None', "tests/test_newcomer.py::test_arguments_are_checked_before_torch_is_imported"),
  ("s11lib/commands.py", '    check_source(cfg.data)  # before torch is imported: a mistyped path answers at once\n    from . import run\n    from .engine import resolve_device', '    from . import run\n    check_source(cfg.data)\n    from .engine import resolve_device', "tests/test_newcomer.py::test_arguments_are_checked_before_torch_is_imported"),
  ("s11lib/commands.py", '    check_source(cfg.data)  # before torch is imported: a mistyped path answers at once\n    from . import run\n\n    with claimed(out, overwrite=overwrite) as folder:\n        search = run.find_lr_job', '    from . import run\n    check_source(cfg.data)\n\n    with claimed(out, overwrite=overwrite) as folder:\n        search = run.find_lr_job', "tests/test_newcomer.py::test_arguments_are_checked_before_torch_is_imported"),
@@ -191,9 +192,27 @@ def problems(rows, ids: set[str]) -> list[str]:
             found.append(f"{i}: {path} does not exist")
         elif p.read_text().count(right) != 1:
             found.append(f"{i}: the right code occurs {p.read_text().count(right)} times in {path}: {right[:60]!r}")
-        if not any(t == test.split("[")[0] or t.startswith(test + "::") for t in ids):
+        if "::" not in test:
+            found.append(f"{i}: names the file {test}, not the test that must catch the bug")
+        elif not any(t == test.split("[")[0] or t.startswith(test + "::") for t in ids):
             found.append(f"{i}: pytest collects no test {test}")
     return found
+
+
+def baseline(tests: list[str]) -> set[str]:
+    """The tests of ``tests`` that fail on the unmutated tree, in one pytest run: a row whose test fails
+    already would count any bug as caught, so it is BROKEN instead."""
+    command = [sys.executable, "-m", "pytest", "-q", "-n", "2", "-p", "no:cacheprovider", "-rfE", *sorted(set(tests))]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"the baseline run could not run (pytest exit {done.returncode}):\n{done.stdout[-3000:]}")
+    def key(test_id: str) -> str:  # pytest names a file outside the repository relative to it: compare absolute paths
+        path, _, name = test_id.partition("::")
+        return f"{(ROOT / path).resolve()}::{name}"
+
+    failing = {key(line.split()[1]) for line in done.stdout.splitlines() if line.startswith(("FAILED ", "ERROR "))}
+    return {t for t in tests if any(f == key(t) or f.startswith(key(t) + "[") or f.startswith(key(t) + "::")
+                                    for f in failing)}
 
 
 def main(argv: list[str]) -> int:
@@ -218,11 +237,16 @@ def main(argv: list[str]) -> int:
               "restore them (git checkout -- FILE) or commit them first")
         return 2
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that the mutated file is restored (finally) on a kill
+    failing = baseline([test for _, (_, _, _, test) in rows])
+    print(f"baseline: the {len({t for _, (*_, t) in rows})} tests run on the unmutated tree; "
+          f"{len(failing)} fail there{': ' + ', '.join(sorted(failing)) if failing else ''}", flush=True)
     lines, results = [], []
     for i, (path, right, bug, test) in rows:
         p = ROOT / path
         src = p.read_text()
-        if src.count(right) != 1:
+        if test in failing:
+            result = "BROKEN (its test fails without the bug)"
+        elif src.count(right) != 1:
             result = "BROKEN (the right code is not there once)"
         else:
             p.write_text(src.replace(right, bug))

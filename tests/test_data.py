@@ -142,3 +142,33 @@ def test_augmented_samples_show_every_class(tiny):
     images, labels = augmented_samples(tiny[0], n=25, seed=0)
     assert images.shape == (25, 32, 32, 3) and images.dtype == np.uint8
     assert sorted(set(labels.tolist())) == list(range(10))
+
+
+class RunsCode:
+    """A pickle that runs a command when loaded, as a tampered data_batch_1 could."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return os.system, (f"touch {self.marker}",)
+
+
+def test_a_cifar_batch_that_would_run_code_is_refused_in_one_line(sources, tmp_path, capsys):
+    import pickle
+
+    from s11lib.cli import main
+
+    folder = shutil.copytree(sources["pickled"], tmp_path / "cifar-10-batches-py")
+    marker = tmp_path / "ran"
+    with open(folder / "data_batch_1", "wb") as f:
+        pickle.dump({b"data": RunsCode(marker), b"labels": [0]}, f)
+    with pytest.raises(DataError, match=r"batch data_batch_1 is not a CIFAR-10 batch: it names posix.system"):
+        load_cifar10(str(folder))
+    assert main(["train", "--data", str(folder), "--out", str(tmp_path / "o"), "--min-lr", "0.01", "--max-lr", "0.1",
+                 "--epochs", "2", "--device", "cpu", "--workers", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("error:") == 1 and "could run code; refused" in err and "Traceback" not in err
+    assert not marker.exists() and not (tmp_path / "o").exists()

@@ -1,3 +1,4 @@
+import json
 import pytest
 import torch
 from torch import nn
@@ -156,6 +157,7 @@ def _healthy():
     ([float("nan"), 2.0], 2.0, None, "the training loss became NaN or infinite in epoch 3, batch 1 at LR 0.1"),
     ([2.3, float("inf")], 2.0, None, "the training loss became NaN or infinite in epoch 3, batch 2 at LR 0.2"),
     ([2.3, 2.1], float("nan"), None, "the test loss became NaN or infinite in epoch 3"),
+    ([2.3, 2.1], 9.15e4, None, None),  # BatchNorm's statistics after one epoch of the suite's tiny run: it learns on
     ([2.3, 2.1], 2.0, "1.running_var", "a weight or BatchNorm statistic became NaN or infinite in epoch 3"),
     ([2.3, 2.1], 2.0, "0.weight", "a weight or BatchNorm statistic became NaN or infinite in epoch 3"),
 ])
@@ -226,3 +228,35 @@ def test_the_cpu_trains_channels_last_as_cuda_does():
     assert model.prep[0].weight.is_contiguous(memory_format=torch.channels_last)
     x, y = engine._to_device(torch.randn(2, 3, 32, 32), torch.zeros(2, dtype=torch.long), torch.device("cpu"))
     assert x.is_contiguous(memory_format=torch.channels_last)
+
+
+@pytest.mark.parametrize("acc, loss, said", [
+    (10.0, 2.3026, True), (10.99, 2.5, True), (10.0, 2.30, False),  # a loss below ln 10 learned something
+    (11.5, 2.4, False), (93.0, 0.25, False),
+])
+def test_a_run_at_chance_is_said_to_have_learned_nothing(acc, loss, said):
+    warning = engine.at_chance(acc, loss, 10)
+    assert (warning is not None) == said
+    if said:
+        assert warning.startswith(f"the run ended at chance (test accuracy {acc:.2f}%") and "learned nothing" in warning
+
+
+def test_a_run_at_chance_says_so_in_its_record_and_output(tmp_path, capsys):
+    """Every image the same grey, labels 0-9 in turn: no net can tell them apart, so a real run ends at exactly
+    10% with a test loss of at least ln 10 (one output for all), and says so in metrics.json and on stderr."""
+    import numpy as np
+
+    from conftest import Split, write_image_folder
+    from s11lib.cli import main
+
+    def grey(n):
+        return Split(np.full((n, 32, 32, 3), 128, np.uint8), np.arange(n, dtype=np.int64) % 10)
+
+    data = write_image_folder(tmp_path / "grey", grey(100), grey(40))
+    assert main(["train", "--data", str(data), "--out", str(tmp_path / "run"), "--min-lr", "0.01", "--max-lr", "0.1",
+                 "--epochs", "2", "--peak-epoch", "1", "--batch-size", "25", "--workers", "0", "--device", "cpu",
+                 "--no-progress"]) == 0
+    m = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert m["test_accuracy"] == 10.0 and m["test_loss"] >= np.log(10) - 1e-6
+    assert m["warnings"] == [engine.at_chance(10.0, m["test_loss"], 10)]
+    assert f"warning: {m['warnings'][0]}" in capsys.readouterr().err

@@ -33,7 +33,9 @@ def test_a_row_whose_file_code_or_test_is_gone_is_broken():
             (4, ("s11lib/config.py", "class Config:", "y", "tests/test_gone.py"))]
     assert mutants.problems(rows, ids) == [
         "0: s11lib/gone.py does not exist", "1: the right code occurs 0 times in s11lib/config.py: 'this code is nowhere'",
-        "2: pytest collects no test tests/test_schedule.py::test_renamed", "4: pytest collects no test tests/test_gone.py"]
+        "2: pytest collects no test tests/test_schedule.py::test_renamed",
+        "3: names the file tests/test_schedule.py, not the test that must catch the bug",
+        "4: names the file tests/test_gone.py, not the test that must catch the bug"]
 
 
 def test_a_row_number_that_names_no_row_is_an_error_not_an_empty_pass(capsys):
@@ -52,3 +54,12 @@ def test_a_tree_a_killed_run_left_mutated_is_refused(monkeypatch, capsys):
     monkeypatch.setattr(subprocess, "run", git_says_dirty)
     assert mutants.main(["0"]) == 2
     assert "a run killed mid-row leaves its bug in" in capsys.readouterr().out
+
+
+def test_the_baseline_finds_the_tests_that_fail_without_any_bug(tmp_path):
+    """A row whose test already fails would count any bug as caught: the baseline names it (a parametrized
+    case failing counts for its test), and only it."""
+    (tmp_path / "test_b.py").write_text("import pytest\n\n@pytest.mark.parametrize('x', [1, 2])\ndef test_no(x):\n"
+                                        "    assert x == 1\n\n\ndef test_yes():\n    pass\n")
+    ids = [f"{tmp_path / 'test_b.py'}::test_no", f"{tmp_path / 'test_b.py'}::test_yes"]
+    assert mutants.baseline(ids) == {ids[0]}

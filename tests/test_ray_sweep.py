@@ -66,15 +66,22 @@ def test_a_sweep_through_ray_writes_the_local_sweeps_rows_and_a_rerun_by_address
     assert (out / "sweep_lr.png").exists() and (out / "sweep_curves.png").exists()
 
     # As on a real cluster, another process joins this Ray at its address (with the token from the
-    # environment, where Ray has token authentication); the rerun trains nothing and keeps every row.
+    # environment, where Ray has token authentication), through the runner's own start: it trains the one
+    # run whose folder is gone, the same numbers again, and keeps the other's row.
+    import shutil
+
+    shutil.rmtree(out / "one-cycle-e2-lr0.2")
     stamps = {p: p.stat().st_mtime_ns for p in out.rglob("metrics.json")}
     done = run_cli(*args[:-len(RAY)], "--ray", ray_cluster.address)
     assert done.returncode == 0, done.stderr
-    assert {p: p.stat().st_mtime_ns for p in out.rglob("metrics.json")} == stamps  # nothing ran again
-    assert done.stdout.count("kept from an earlier run") == 2
-    again = rows(out)
-    assert [r["test_accuracy"] for r in again] == [r["test_accuracy"] for r in ours]
-    assert [r["host"] for r in again] == [r["host"] for r in ours]  # kept rows keep the host they ran on
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("metrics.json") if p in stamps} == stamps  # kept, not rerun
+    assert (out / "one-cycle-e2-lr0.2" / "seed-1" / "metrics.json").is_file()  # trained by the joined cluster
+    assert done.stdout.count("kept from an earlier run") == 1 and "using the Ray this process" not in done.stdout
+    again = {r["point"]: r for r in rows(out)}
+    kept, trained = ours[0], again["one-cycle-e2-lr0.2"]
+    assert again[kept["point"]] == kept  # a kept row keeps its numbers and the host it ran on
+    assert trained["status"] == "done" and trained["host"] and trained["commit"] == provenance.commit()
+    # (its numbers are another job's: the joining driver ships s11lib alone, without the narrow net's path)
 
 
 @pytest.mark.skipif(not ray_token_auth(), reason="this Ray has no token authentication (2.52 and later)")
@@ -122,3 +129,55 @@ def test_ray_missing_is_one_error_line_that_names_the_install(monkeypatch, tmp_p
     err = capsys.readouterr().err
     assert err == "error: sweep --ray needs Ray, which is not installed here: pip install 'ray>=2.31'\n"
     assert not (tmp_path / "out").exists()
+
+
+def test_a_ray_tasks_file_named_to_land_outside_the_sweeps_folder_is_refused(ray_cluster, tmp_path):
+    """A task (a worker running other code, or a hostile one) returns names that climb out of the folder."""
+    import ray
+
+    from s11lib.config import ConfigError
+    from s11lib.ray_sweep import _land
+
+    @ray.remote(num_cpus=1)
+    def task(name):
+        return {name: b"written by a worker"}
+
+    out = tmp_path / "sweep"
+    out.mkdir()
+    for name in ("../x", "point/../../x", str(tmp_path / "abs"), "."):
+        with pytest.raises(ConfigError, match="would land outside the sweep's folder"):
+            _land(out, ray.get(task.remote(name)))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sweep"] and list(out.iterdir()) == []
+    _land(out, ray.get(task.remote("point/seed-1/history.csv")))
+    assert (out / "point" / "seed-1" / "history.csv").read_bytes() == b"written by a worker"
+
+
+def test_another_address_is_refused_while_this_process_runs_ray(ray_cluster, learnable, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["sweep", "--data", str(learnable), "--out", str(out), *SWEEP_GRID, "--ray", "127.0.0.1:1"]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"error: this process already runs Ray (its cluster at {ray_cluster.address}), so it cannot join "
+                   "127.0.0.1:1: pass --ray alone to use the running one, or sweep from a new process\n")
+    assert not out.exists()
+
+
+def test_a_driver_that_fails_mid_sweep_cancels_the_tasks_in_flight(ray_cluster, learnable, tmp_path, monkeypatch,
+                                                                    capsys):
+    """Not only Ctrl-C: the first run's files are refused (as a name outside the folder is), the driver stops
+    with one line, and the runs still in flight are cancelled rather than left to train for nobody."""
+    from s11lib import ray_sweep
+    from s11lib.config import ConfigError
+
+    cancelled = []
+    real_cancel = ray_cluster.ray.cancel
+    monkeypatch.setattr(ray_cluster.ray, "cancel", lambda ref, **kw: cancelled.append(ref) or real_cancel(ref, **kw))
+
+    def refuse(out, files):
+        raise ConfigError("a Ray task sent a file named '../x', which would land outside the sweep's folder")
+
+    monkeypatch.setattr(ray_sweep, "_land", refuse)
+    out = tmp_path / "out"
+    assert main(["sweep", "--data", str(learnable), "--out", str(out), "--max-lr", "0.05", "0.1", "0.2",
+                 "--schedule", "one-cycle", "--no-found", *TINY_SWEEP, *RAY]) == 2
+    assert "would land outside the sweep's folder" in capsys.readouterr().err
+    assert len(cancelled) == 2  # the two runs still pending when the first came back

@@ -59,7 +59,7 @@ def notebook(state, tmp_path_factory):
         mp.setattr(run, "train_job", lambda *a, **k: pytest.fail("a finished try was trained again"))
         shown = tries.train(state, d, *GIVEN)
     return types.SimpleNamespace(dir=d, search=search, found=found, midway=midway, continued=continued, shown=shown,
-                                 titles=titles)
+                                 titles=titles, state=state)
 
 
 def test_the_range_test_is_a_fresh_nets_whatever_ran_before(state, notebook, tmp_path):
@@ -104,6 +104,23 @@ def test_a_typed_pair_is_recorded_as_given_and_trains_beside_the_found_one(state
     assert "LRMIN 0.002, LRMAX 0.04, given\n" in run.report(m2)
     assert tries.pair_source(state, *GIVEN) == "given"
     assert tries.pair_source(state, search.lr_min, search.lr_max) == "found by the LR range test (diverge rule)"
+
+
+def test_a_found_pair_stays_found_when_the_data_cell_runs_again(learnable, notebook, monkeypatch):
+    """The notebook's cells in their order, then the data cell again: a fresh state holds no range test, yet
+    the pair the range-test cell chose still says where it came from, so its finished try is shown."""
+    lr_min, lr_max = run.choose_lrs(notebook.state.cfg, notebook.search)  # the range-test cell's LR_MIN, LR_MAX
+    assert isinstance(lr_min, float) and (lr_min, lr_max) == (notebook.search.lr_min, notebook.search.lr_max)
+    fresh = run.prepare(learnable_config(learnable))  # the data cell, run again
+    assert fresh.search is None
+    monkeypatch.setattr(run, "train_job", lambda *a, **k: pytest.fail("a finished try was trained again"))
+    again = tries.train(fresh, notebook.dir, lr_min, lr_max)
+    assert again.how == "shown" and again.folder == notebook.found.folder
+    assert tries.pair_source(fresh, lr_min, lr_max) == "found by the LR range test (diverge rule)"
+    assert tries.pair_source(fresh, float(lr_min), float(lr_max)) == "given"  # the same numbers, typed
+    other = dataclasses.replace(fresh.cfg, batch_size=20)  # a pair found for another config's range test
+    assert tries.pair_config(other, None, lr_min, lr_max) == (dataclasses.replace(other, min_lr=lr_min, max_lr=lr_max),
+                                                              None)
 
 
 def test_the_found_try_trains_what_train_trains(notebook, trained):
@@ -179,3 +196,19 @@ def test_a_copy_outside_its_checkout_has_no_commit(tmp_path):
         done = subprocess.run([sys.executable, "-c", "from s11lib import provenance; print(provenance.commit())"],
                               cwd=parent, capture_output=True, text=True)
         assert done.stdout.strip() == "None", done.stderr
+
+
+def test_a_try_whose_checkpoint_was_cut_short_is_said_not_silently_trained_anew(state, notebook, tmp_path):
+    """The kernel died while the disk was full, say: the try's checkpoint.pt is half there. Rerunning the
+    training cell says so in one line (no new try), and the table does not offer to continue it."""
+    d = shutil.copytree(notebook.dir, tmp_path / "runs")
+    (d / "try-2" / "metrics.json").unlink()
+    ckpt = d / "try-2" / "checkpoint.pt"
+    ckpt.write_bytes(ckpt.read_bytes()[:1000])
+    with pytest.raises(run.InputError, match=r"^try-2 trained this config and pair, but cannot be continued: checkpoint "
+                       r".* cannot be read .*; delete .*try-2 and run this cell again"):
+        tries.train(state, d, *GIVEN)
+    assert [p.name for p in tries.numbered(d, tries.TRY)] == ["try-1", "try-2"]
+    row = next(r for r in tries.tried(d) if r["name"] == "try-2")
+    assert row["status"] == "unfinished, its checkpoint.pt cannot be read: delete the folder to train the pair anew"
+    assert row["status"] in tries.table(d)
