@@ -169,6 +169,20 @@ def cmd_sweep(given: dict, out: Path, lists: dict, *, seeds: int = 1, found: boo
     return rows
 
 
+def unfinished_line(folder: Path) -> str:
+    """What ``summary`` says of an unfinished train run: how to continue it, or that its checkpoint cannot."""
+    from .checkpoint import load
+    from .config import InputError
+
+    try:
+        load(folder / "checkpoint.pt")
+    except InputError as e:  # cut short or foreign: nothing can continue it
+        return f"{folder} holds a train run that has not finished and cannot be continued: {e}; train it anew " \
+               "into this folder with --overwrite"
+    return (f"{folder} holds a train run that has not finished (checkpoint.pt, no metrics.json); continue it with: "
+            f"python -m s11lib train --resume {folder}")
+
+
 def cmd_summary(folder: Path | None = None) -> None:
     """The model table; or what a folder holds: a sweep's table, a run's results, a repeat's seeds,
     a range test's pair, a folder of runs' table (the notebook's tries); or one line saying which
@@ -218,8 +232,7 @@ def cmd_summary(folder: Path | None = None) -> None:
     elif kind == "runs":
         print(tries.table(folder))
     elif kind == "unfinished":
-        raise ConfigError(f"{folder} holds a train run that has not finished (checkpoint.pt, no metrics.json); "
-                          f"continue it with: python -m s11lib train --resume {folder}")
+        raise ConfigError(unfinished_line(folder))
     elif kind == "repeat-unfinished":
         raise ConfigError(f"{folder} holds a train --repeat run that has not finished (no {REPEATS} yet); run its "
                           "train --repeat command again to go on")

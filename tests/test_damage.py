@@ -112,3 +112,16 @@ def test_a_truncated_sweep_json_is_one_line_for_summary_and_for_the_sweep_run_ag
     assert main(["sweep", "--data", str(sources["tar.gz"]), "--out", str(out), "--max-lr", "0.1", *TINY[:10]]) == 2
     err = capsys.readouterr().err
     assert err.count("error:") == 1 and f"{out / 'sweep_config.json'} is damaged" in err and "Traceback" not in err
+
+
+def test_summary_of_an_unfinished_run_whose_checkpoint_was_cut_short_says_it_cannot_go_on(tmp_path, finished_run,
+                                                                                         capsys):
+    run = copy_of(finished_run, tmp_path)
+    (run / "metrics.json").unlink()
+    assert main(["summary", str(run)]) == 2 and f"continue it with: python -m s11lib train --resume {run}" in \
+        capsys.readouterr().err  # whole: it can go on
+    (run / "checkpoint.pt").write_bytes((run / "checkpoint.pt").read_bytes()[:2000])
+    assert main(["summary", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("error:") == 1 and "has not finished and cannot be continued: checkpoint" in err
+    assert "cannot be read" in err and "--overwrite" in err and "--resume" not in err
