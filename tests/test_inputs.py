@@ -5,6 +5,8 @@ build a Config, so they share the check."""
 import dataclasses
 import time
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -70,3 +72,20 @@ def test_replace_gives_the_config_the_constructor_gives():
     assert dataclasses.replace(Config(peak_epoch=2), epochs=12).peak == 2  # a given peak stays given
     assert Config(peak_epoch=np.int64(3), epochs=12).to_json() == Config(peak_epoch=3, epochs=12).to_json()
     assert Config.from_dict(Config(epochs=12).to_dict()) == Config(epochs=12)
+
+
+def test_settings_read_booleans_as_the_command_line_does_and_expand_paths(monkeypatch, capsys):
+    from s11lib import settings
+
+    for value, expected in (("1", True), ("true", True), ("YES", True), ("0", False), ("no", False), ("", False)):
+        assert settings.flag("S11_X", {"S11_X": value}) is expected
+    assert settings.flag("S11_X", {}) is False
+    with pytest.raises(ConfigError, match="S11_X must be 1, true or yes \\(or 0, false, no\\), got 'maybe'"):
+        settings.flag("S11_X", {"S11_X": "maybe"})
+    monkeypatch.setenv("HOME", "/home/someone")
+    monkeypatch.setenv("RUNS", "/data/runs")
+    assert settings.path("S11_RUN", "runs/notebook", {"S11_RUN": "~/s11"}) == Path("/home/someone/s11")
+    assert settings.path("S11_RUN", "runs/notebook", {"S11_RUN": "$RUNS/a"}) == Path("/data/runs/a")
+    assert settings.path("S11_RUN", "runs/notebook", {}) == Path("runs/notebook")
+    cfg = settings.smoke(Config(epochs=3, data="x"))
+    assert cfg.epochs == 2 and "epochs 3 -> 2" in capsys.readouterr().out

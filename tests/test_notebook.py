@@ -115,3 +115,34 @@ def test_the_notebook_in_one_live_kernel_tells_the_truth_at_every_rerun(notebook
     finally:
         second.close()
     assert sorted(p.name for p in run_dir.iterdir()) == ["range-test-1", "try-1", "try-2"]
+
+
+def notebook_setup(tmp_path, env: dict) -> tuple[list[str], str]:
+    """The notebook's first code cells (imports, parameters, config) in a live kernel with ``env``: the text of
+    each, or an "ERROR" line where one failed."""
+    cells = [c.source for c in nbformat.read(NOTEBOOK, as_version=4).cells if c.cell_type == "code"]
+    upto = next(i for i, c in enumerate(cells) if c.startswith("cfg = Config("))
+    kernel = Kernel(tmp_path, {**os.environ, "PYTHONPATH": str(NOTEBOOK.parent), "MPLBACKEND": "Agg", **env})
+    said = []
+    try:
+        for cell in cells[: upto + 1]:
+            try:
+                said.append(kernel.run(cell))
+            except AssertionError as e:  # Kernel.run fails on an error: keep its line
+                said.append(str(e).splitlines()[0])
+                break
+        return said, kernel.run("print(SMOKE, RUN_DIR)") if len(said) > 1 and "ERROR" not in said[-1] else ""
+    finally:
+        kernel.close()
+
+
+def test_the_notebooks_settings_are_read_as_typed(tmp_path, monkeypatch):
+    """S11_SMOKE=true is smoke mode (as 1 and yes are), "maybe" one line; ~ in S11_RUN is the home folder;
+    a typed epochs=3 that smoke mode changes is said, not silently reset."""
+    monkeypatch.setenv("JUPYTER_PATH", str(kernel_here(tmp_path / "jupyter")))
+    home = tmp_path / "home"
+    said, state = notebook_setup(tmp_path, {"S11_SMOKE": "true", "S11_RUN": "~/s11-runs", "HOME": str(home)})
+    assert state.split() == ["True", str(home / "s11-runs")]
+    assert "smoke run: subset None -> 500, epochs 24 -> 2, peak_epoch None -> 1" in said[-1]
+    said, state = notebook_setup(tmp_path, {"S11_SMOKE": "maybe"})
+    assert said[-1] == "ERROR ConfigError: S11_SMOKE must be 1, true or yes (or 0, false, no), got 'maybe'" and not state

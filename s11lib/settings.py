@@ -1,0 +1,48 @@
+"""The notebook's settings from the environment, read as typed: a boolean as the command line reads one,
+a path with ``~`` and variables expanded, and the smoke run saying which typed settings it changes.
+
+    SMOKE = settings.flag("S11_SMOKE")                        # 1/true/yes, 0/false/no; anything else one line
+    RUN_DIR = settings.path("S11_RUN", "runs/notebook")       # "~/s11-runs" is the home folder's, not "./~"
+    cfg = settings.smoke(cfg) if SMOKE else cfg               # prints each field it changes
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+from .config import SMOKE_RUN, Config, ConfigError
+
+TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
+
+
+def flag(name: str, environ=None) -> bool:
+    """The environment variable ``name`` as a boolean: unset, empty, 0/false/no/off are False; 1/true/yes/on
+    True (any case).
+
+    Raises:
+        ConfigError: any other value, in one line that names the variable and what it takes.
+    """
+    value = (os.environ if environ is None else environ).get(name, "").strip()
+    if value.lower() in TRUE:
+        return True
+    if value.lower() in FALSE:
+        return False
+    raise ConfigError(f"{name} must be 1, true or yes (or 0, false, no), got {value!r}")
+
+
+def path(name: str, default: str | Path, environ=None) -> Path:
+    """The environment variable ``name`` (else ``default``) as a path, ``~`` and ``$VARIABLES`` expanded."""
+    value = (os.environ if environ is None else environ).get(name) or str(default)
+    return Path(os.path.expanduser(os.path.expandvars(value)))
+
+
+def smoke(cfg: Config) -> Config:
+    """``cfg`` as the smoke run (SMOKE_RUN: 500 images, 2 epochs, the CPU, no progress bars), printing each
+    setting it changes from what ``cfg`` held, typed or default, so that none changes without a word."""
+    wanted = {**SMOKE_RUN, "progress": False}
+    changed = {k: v for k, v in wanted.items() if getattr(cfg, k) != v}
+    if changed:
+        print("smoke run: " + ", ".join(f"{k} {getattr(cfg, k)!r} -> {v!r}" for k, v in changed.items()))
+    return dataclasses.replace(cfg, **wanted)
