@@ -293,9 +293,11 @@ def same_run(a: Config, b: Config) -> bool:
         dataclasses.replace(a, peak_epoch=a.peak)
 
 
-def range_test_differences(a: Config, b: Config) -> list[str]:
-    """The settings a range test depends on that ``a`` and ``b`` set apart (where it runs aside)."""
-    return [k for k in RANGE_TEST_FIELDS if k not in PLACE_FIELDS and getattr(a, k) != getattr(b, k)]
+def range_test_differences(a: Config, b: Config, *, curve_only: bool = False) -> list[str]:
+    """The settings a range test depends on that ``a`` and ``b`` set apart (where it runs aside); with
+    ``curve_only``, those its curve depends on: the rule that reads the curve (``lr_rule``) aside too."""
+    return [k for k in RANGE_TEST_FIELDS if k not in PLACE_FIELDS and not (curve_only and k == "lr_rule")
+            and getattr(a, k) != getattr(b, k)]
 
 
 def saved_config(folder: Path) -> Config | None:

@@ -232,17 +232,19 @@ def write_search(folder: RunFolder, cfg: Config, search: LRSearch, **extra) -> N
                    "lrs": t.lrs.tolist(), "losses": t.losses.tolist()} for t in search.tests]}, indent=1))
 
 
-def read_search(path: Path) -> LRSearch:
-    """A range test back from its lr_finder.json: every curve read again with the rule it was read with."""
+def read_search(path: Path, rule: str | None = None) -> LRSearch:
+    """A range test back from its lr_finder.json: every curve read again with ``rule``, by default the rule
+    it was read with (every rule is a function of the saved curve alone)."""
     saved = json.loads(Path(path).read_text())
-    tests = [dataclasses.replace(read_curve(t["lrs"], t["losses"], saved["rule"]), seed=t["seed"])
+    tests = [dataclasses.replace(read_curve(t["lrs"], t["losses"], rule or saved["rule"]), seed=t["seed"])
              for t in saved["tests"]]
     return dataclasses.replace(median_pair(tests), seconds=saved.get("seconds", 0.0))
 
 
 def saved_search(folder: Path, cfg: Config) -> LRSearch:
     """The range test ``folder`` holds (``find-lr``'s, or a run's), read back for a run of ``cfg``: the
-    same pair as a range test run here would find, without running one.
+    same pair as a range test run here would find, without running one. A test read with another rule
+    is the same curve: it is read again with ``cfg.lr_rule``, and its note says so.
 
     Raises:
         InputError: the folder holds none, holds one of other settings (named), or one this version's
@@ -252,7 +254,7 @@ def saved_search(folder: Path, cfg: Config) -> LRSearch:
     saved = saved_config(folder)
     if saved is None or not (folder / "lr_finder.json").is_file():
         raise InputError(f"{folder} holds no range test (config.json and lr_finder.json, as find-lr writes them)")
-    differ = range_test_differences(saved, cfg)
+    differ = range_test_differences(saved, cfg, curve_only=True)
     if differ:
         raise InputError(f"the range test in {folder} ran with other settings ("
                          + ", ".join(f"{k} {getattr(saved, k)!r} there, {getattr(cfg, k)!r} here" for k in differ)
@@ -265,6 +267,10 @@ def saved_search(folder: Path, cfg: Config) -> LRSearch:
     if (search.lr_min, search.lr_max, search.trusted) != (recorded["lr_min"], recorded["lr_max"], recorded["trusted"]):
         raise InputError(f"the range test in {folder} reads otherwise with this version's rules (LRMAX "
                          f"{recorded['lr_max']:.4g} there, {search.lr_max:.4g} now): run find-lr again")
+    if cfg.lr_rule != recorded["rule"]:  # the same curve, read by another rule: no second test
+        again = read_search(folder / "lr_finder.json", cfg.lr_rule)
+        return dataclasses.replace(again, note=f"{again.note} (the {cfg.lr_rule} rule, read from the saved curve of "
+                                               f"{folder}, which the {recorded['rule']} rule had read)")
     return search
 
 

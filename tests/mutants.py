@@ -167,6 +167,10 @@ MUTATIONS = [
  ("s11lib/ray_sweep.py", '        if Path(name).is_absolute() or not path.is_relative_to(root) or path == root:', '        if False:', "tests/test_ray_sweep.py::test_a_ray_tasks_file_named_to_land_outside_the_sweeps_folder_is_refused"),
  ("s11lib/ray_sweep.py", '            if self.address != "local" and self.address != running:', '            if False:', "tests/test_ray_sweep.py::test_another_address_is_refused_while_this_process_runs_ray"),
  ("s11lib/ray_sweep.py", '        finally:  # however the driver stops', '        except KeyboardInterrupt:  # however the driver stops', "tests/test_ray_sweep.py::test_a_driver_that_fails_mid_sweep_cancels_the_tasks_in_flight"),
+ ("s11lib/run.py", '    differ = range_test_differences(saved, cfg, curve_only=True)', '    differ = range_test_differences(saved, cfg)', "tests/test_tries.py::test_a_change_of_rule_alone_reads_the_saved_curve_again_instead_of_running_a_test"),
+ ("s11lib/run.py", '        again = read_search(folder / "lr_finder.json", cfg.lr_rule)', '        again = read_search(folder / "lr_finder.json")', "tests/test_cli.py::test_lr_from_with_another_rule_reads_the_saved_curve_with_it"),
+ ("s11lib/settings.py", '    if value.lower() in TRUE:', '    if value == "1":', "tests/test_notebook.py::test_the_notebooks_settings_are_read_as_typed"),
+ ("s11lib/settings.py", '    return Path(os.path.expanduser(os.path.expandvars(value)))', '    return Path(value)', "tests/test_inputs.py::test_settings_read_booleans_as_the_command_line_does_and_expand_paths"),
  ("s11lib/commands.py", '        raise ConfigError(unfinished_line(folder))', '        raise ConfigError(f"{folder} holds a train run that has not finished; continue it with: python -m s11lib train --resume {folder}")', "tests/test_damage.py::test_summary_of_an_unfinished_run_whose_checkpoint_was_cut_short_says_it_cannot_go_on"),
 ]
 

@@ -78,7 +78,7 @@ def test_lr_from_trains_at_the_saved_range_tests_pair_as_a_run_that_finds_it(tra
 
 @pytest.mark.parametrize("extra, message", [
     (["--subset", "50"], "ran with other settings (subset None there, 50 here): run find-lr with this run's settings"),
-    (["--lr-rule", "valley", "--finder-iters", "9"], "(finder_iters 8 there, 9 here, lr_rule 'diverge' there, 'valley' here)"),
+    (["--lr-rule", "valley", "--finder-iters", "9"], "(finder_iters 8 there, 9 here): run find-lr"),  # the rule reads any curve
     (["NOPE"], "holds no range test (config.json and lr_finder.json, as find-lr writes them)"),
     (["TAMPERED"], "reads otherwise with this version's rules (LRMAX 123 there"),
     (["DAMAGED"], "lr_finder.json cannot be read (JSONDecodeError"),
@@ -163,3 +163,20 @@ def test_repeat_trains_each_seed_and_reports_the_spread(tmp_path, sources):
     assert summary["median"] == pytest.approx(sum(summary["test_accuracy"]) / 2)
     assert summary["test_accuracy_tta"] == [m["test_accuracy_tta"] for m in runs]
     assert summary["median_tta"] == pytest.approx(sum(summary["test_accuracy_tta"]) / 2)
+
+
+def test_lr_from_with_another_rule_reads_the_saved_curve_with_it(trained, learnable, tmp_path, capsys, monkeypatch):
+    """--lr-rule valley with --lr-from a test read by diverge: no range test runs; the pair is valley's reading of
+    the saved curve, and the record says which rule read it and from where."""
+    from s11lib import run as job
+
+    monkeypatch.setattr(job, "run_range_tests", lambda *a, **k: pytest.fail("the range test ran again"))
+    saved = json.loads((trained / "lr_finder.json").read_text())
+    valley = job.read_curve(saved["tests"][0]["lrs"], saved["tests"][0]["losses"], "valley")
+    args = ["train", "--data", str(learnable), "--out", str(tmp_path / "run"), "--lr-from", str(trained),
+            *LEARNABLE_RUN, "--lr-rule", "valley"]
+    assert valley.trusted and main(args) == 0  # valley reads the learnable data's curve (LRMAX 0.0139)
+    m = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert (m["lr_rule"], m["min_lr"], m["max_lr"]) == ("valley", valley.lr_min, valley.lr_max)
+    assert m["lr_finder_note"].endswith(f"(the valley rule, read from the saved curve of {trained}, which the diverge "
+                                        "rule had read)")

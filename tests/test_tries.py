@@ -212,3 +212,18 @@ def test_a_try_whose_checkpoint_was_cut_short_is_said_not_silently_trained_anew(
     row = next(r for r in tries.tried(d) if r["name"] == "try-2")
     assert row["status"] == "unfinished, its checkpoint.pt cannot be read: delete the folder to train the pair anew"
     assert row["status"] in tries.table(d)
+
+
+def test_a_change_of_rule_alone_reads_the_saved_curve_again_instead_of_running_a_test(state, notebook, capsys,
+                                                                                       monkeypatch):
+    """Every rule is a function of the saved curve: `lr_rule="valley"` in the config cell reads range-test-1's
+    curve with that rule, in the notebook (no range-test-2, no second test run) and with train --lr-from."""
+    monkeypatch.setattr(run, "run_range_tests", lambda *a, **k: pytest.fail("the range test ran again"))
+    valley = dataclasses.replace(state, cfg=dataclasses.replace(state.cfg, lr_rule="valley"), search=None)
+    search = tries.range_test(valley, notebook.dir)
+    assert [p.name for p in tries.numbered(notebook.dir, tries.RANGE_TEST)] == ["range-test-1"]
+    saved = json.loads((notebook.dir / "range-test-1" / "lr_finder.json").read_text())
+    again = [run.read_curve(t["lrs"], t["losses"], "valley") for t in saved["tests"]]
+    assert (search.lr_min, search.lr_max) == (again[0].lr_min, again[0].lr_max)
+    assert saved["rule"] == "diverge" and search.note.endswith(
+        f"(the valley rule, read from the saved curve of {notebook.dir / 'range-test-1'}, which the diverge rule had read)")
