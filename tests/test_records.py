@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 RECORDS = {"2026-12-05-cpu-bf16": "## 25. ", "2026-12-04-cpu-bf16": "## 22. "}  # README's full-run rows
 NOTEBOOK_RECORD = "2026-12-05-cpu-bf16"  # the run whose outputs the committed notebook holds
+PEER_RECORD = "2026-12-06-peer-cpu"  # airbench94 on the same pixels, on the CPU: a metrics.json per seed
 
 
 def metrics(record: str) -> dict:
@@ -60,3 +61,30 @@ def test_the_notebooks_epoch_lines_are_the_records_history():
     assert shown == recorded_test_accuracies(NOTEBOOK_RECORD)
     assert f"with flip TTA {metrics(NOTEBOOK_RECORD)['test_accuracy_tta']:.2f}%" in printed
     assert "Exception ignored" not in printed and "Traceback" not in printed
+
+
+def peer_runs() -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted((RESULTS / PEER_RECORD).glob("seed-*/metrics.json"))]
+
+
+def test_the_peers_records_name_what_the_side_by_side_needs():
+    runs = peer_runs()
+    assert runs and [m["seed"] for m in runs] == list(range(1, len(runs) + 1))
+    for m in runs:
+        assert m["peer"] == "airbench94 (airbench 0.1.8)" and m["airbench_version"] == "0.1.8" and m["commit"]
+        assert m["precision"] == "float32" and m["device_name"] and m["epochs"] == 9.9 and len(m["patches"]) == 5
+
+
+def test_results_and_readme_give_the_peers_records():
+    import statistics
+
+    runs = peer_runs()
+    text = section((ROOT / "bench" / "RESULTS.md").read_text(), "## 26. ")
+    for m in runs:
+        assert (f"| {m['seed']} | {m['test_accuracy']:.2f} | {m['test_accuracy_tta']:.2f} | {m['epochs']} | "
+                f"{m['train_seconds']:,.0f} |") in text
+    median = statistics.median(m["test_accuracy"] for m in runs)
+    median_tta = statistics.median(m["test_accuracy_tta"] for m in runs)
+    row = next(line for line in (ROOT / "README.md").read_text().splitlines() if line.startswith("| the peer: airbench94"))
+    assert f"(n = {len(runs)})" in row and f"**{median:.2f}** ({median_tta:.2f} with its TTA" in row
+    assert f"`{runs[0]['commit']}`" in row
