@@ -227,3 +227,17 @@ def test_a_change_of_rule_alone_reads_the_saved_curve_again_instead_of_running_a
     assert (search.lr_min, search.lr_max) == (again[0].lr_min, again[0].lr_max)
     assert saved["rule"] == "diverge" and search.note.endswith(
         f"(the valley rule, read from the saved curve of {notebook.dir / 'range-test-1'}, which the diverge rule had read)")
+
+
+def test_a_try_whose_gradcam_failed_finishes_when_its_cell_runs_again_without_training(state, notebook, tmp_path,
+                                                                                        monkeypatch):
+    """Training ended, then GradCAM failed (a torchvision that does not match torch): the try has its
+    checkpoint of every epoch and no metrics.json. Rerunning the training cell scores and draws it."""
+    d = shutil.copytree(notebook.dir, tmp_path / "runs")
+    for name in ("metrics.json", "gradcam.png", "gradcam_pairs.png"):
+        (d / "try-1" / name).unlink()
+    monkeypatch.setattr(engine, "train_one_epoch", lambda *a, **k: pytest.fail("the try was trained again"))
+    again = tries.train(state, d, *run.choose_lrs(state.cfg, notebook.search))
+    assert again.folder == d / "try-1" and again.how == "continued after epoch 2"
+    assert (d / "try-1" / "gradcam.png").stat().st_size > 0
+    assert again.metrics["test_accuracy"] == notebook.found.metrics["test_accuracy"]
