@@ -18,9 +18,9 @@ PACKAGE = Path(__file__).resolve().parent
 
 @functools.lru_cache(maxsize=1)
 def commit() -> str | None:
-    """The git commit of the checkout this s11lib runs from ("-dirty" when its files changed), or None
-    outside one: an installed copy (site-packages, a Ray worker's copy) has no commit of its own, even
-    where its folder lies inside some other git work tree."""
+    """The git commit of the checkout this s11lib runs from ("-dirty" when its files changed); else the one an
+    installed copy was built from (``COMMIT``, written by setup.py's build); else None (a copy of the folder,
+    a Ray worker's), even where its folder lies inside some other git work tree."""
 
     def git(*args: str) -> str | None:
         try:
@@ -31,7 +31,8 @@ def commit() -> str | None:
 
     top = git("rev-parse", "--show-toplevel")
     if top is None or Path(top).resolve() != PACKAGE.parent:  # s11lib/ sits at the top of its own checkout
-        return None
+        built = PACKAGE / "COMMIT"
+        return built.read_text().strip() or None if built.is_file() else None
     return git("describe", "--always", "--dirty", "--abbrev=7")
 
 

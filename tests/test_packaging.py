@@ -16,6 +16,7 @@ import pytest
 from packaging.requirements import Requirement
 
 from conftest import HANG, NARROW, NarrowResNet9
+from s11lib import provenance
 from s11lib.model import count_parameters
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,7 +61,8 @@ def wheel(tmp_path_factory) -> Path:
 def test_the_wheel_holds_the_package_alone_with_its_command_and_extras(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     modules = sorted(p.name for p in (ROOT / "s11lib").glob("*.py"))
-    assert sorted(n.removeprefix("s11lib/") for n in names if n.startswith("s11lib/")) == modules
+    assert sorted(n.removeprefix("s11lib/") for n in names if n.startswith("s11lib/")) == sorted([*modules, "COMMIT"])
+    assert zipfile.ZipFile(wheel).read("s11lib/COMMIT").decode() == f"{provenance.commit()}\n"  # built from this checkout
     assert not [n for n in names if n.startswith(("tests/", "bench/", "images/"))]
     info = f"s11lib-{PROJECT['version']}.dist-info"
     meta = zipfile.ZipFile(wheel).read(f"{info}/METADATA").decode()
@@ -94,6 +96,7 @@ def test_installed_outside_the_checkout_it_answers_and_trains(wheel, learnable, 
     assert trained.returncode == 0, trained.stderr
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["epochs"] == 2 and metrics["params"] == count_parameters(NarrowResNet9())
+    assert metrics["commit"] == provenance.commit() and metrics["commit"]  # the commit the installed copy was built from
     assert "\r" not in trained.stdout + trained.stderr
     assert "UserWarning" not in trained.stderr and "Traceback" not in trained.stderr
     # the same package from a git URL (this checkout's committed state), as `pip install "s11lib[ray] @ git+URL"`
