@@ -106,7 +106,7 @@ def one_cycle(lrs: Sequence[float], steps_per_epoch: int, lr_min: float | None =
             ax.axhline(value, color=color, ls="--", lw=1, label=f"{name} {value:.3g}")
     ax.set(xlabel="epoch", ylabel="learning rate", title=title)
     _epoch_axis(ax, len(lrs) / steps_per_epoch)
-    ax.legend(loc="center right")  # clear of the LRMAX line at the top and the LRMIN line at the bottom
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)  # beside the axes: over no part of the line
     ax.grid(alpha=0.3)
     return ax
 

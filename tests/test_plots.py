@@ -1,9 +1,11 @@
+import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from s11lib import plots
 from s11lib.config import CLASSES
+from s11lib.schedule import one_cycle_lr
 
 HISTORY = [
     {"epoch": 1, "lr": 0.1, "train_loss": 2.0, "train_acc": 30.0, "test_loss": 1.8, "test_acc": 35.0, "seconds": 1.0},
@@ -182,3 +184,14 @@ def test_only_finished_runs_are_a_points_result():
     assert all(b["status"] == "done" for b in best.values())
     text = table(SWEEP_ROWS)
     assert "one-cycle-e2-lr1.6" in text and "diverged (last good epoch's accuracy)" in text
+
+
+def test_the_one_cycle_legend_covers_no_part_of_the_line():
+    """Inside the axes any corner of the legend sits over the rise, the fall or a marked LR: it goes beside them."""
+    lrs = [one_cycle_lr(i, total_steps=240, peak_step=49, lr_min=0.004, lr_max=0.4) for i in range(240)]
+    ax = plots.one_cycle(lrs, 10, lr_min=0.004, lr_max=0.4)
+    fig = ax.figure
+    fig.canvas.draw()
+    legend, axes = ax.get_legend().get_window_extent(), ax.get_window_extent()
+    assert legend.x0 >= axes.x1  # wholly to the right of the plotting area
+    plt.close(fig)
