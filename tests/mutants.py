@@ -255,9 +255,10 @@ def main(argv: list[str]) -> int:
         return 2
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that the mutated file is restored (finally) on a kill
     failing = baseline([test for _, (_, _, _, test) in rows])
-    print(f"baseline: the {len({t for _, (*_, t) in rows})} tests run on the unmutated tree; "
-          f"{len(failing)} fail there{': ' + ', '.join(sorted(failing)) if failing else ''}", flush=True)
-    lines, results = [], []
+    said = (f"baseline: the {len({t for _, (*_, t) in rows})} tests run on the unmutated tree; "
+            f"{len(failing)} fail there{': ' + ', '.join(sorted(failing)) if failing else ''}")
+    print(said, flush=True)
+    lines, results = [said], []
     for i, (path, right, bug, test) in rows:
         p = ROOT / path
         src = p.read_text()
