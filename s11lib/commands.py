@@ -9,6 +9,7 @@ import signal
 import threading
 from pathlib import Path
 
+from . import voice
 from .config import Config, ConfigError, check_seeds
 
 ZIGZAG_MAX_CYCLES = 10_000  # a plot of more cycles is a solid block of colour
@@ -133,6 +134,30 @@ def cmd_gradcam(args: argparse.Namespace) -> None:
         raise
 
 
+def cmd_predict(run: Path, images: list[Path], out: Path | None, device: str = "auto") -> list:
+    """The trained net of ``run`` on ``images``: a line each (top 3 classes), and the figure into ``out``."""
+    from .outputs import figure_path, make_dirs, remove_empty
+    from .inference import predict, read_image, report
+
+    if out is not None:
+        figure_path(out)
+    for image in images:  # a file that is not an image is refused before torch and the checkpoint are loaded
+        read_image(image)
+    predictions = predict(run, images, device=device)
+    print(report(predictions))
+    if out is not None:
+        from . import plots
+
+        created = make_dirs(out.parent)
+        try:
+            plots.save(plots.predictions(predictions), out, close=True)
+        except BaseException:
+            remove_empty(created)
+            raise
+        finished(f"wrote {out} (each image at 32x32 beside the GradCAM map of its top class)")
+    return predictions
+
+
 def cmd_sweep(given: dict, out: Path, lists: dict, *, seeds: int = 1, found: bool = True, overwrite: bool = False,
               max_runs: int | None = None, ray: str | None = None, ray_gpus: float = 1.0, ray_cpus: float = 2.0,
               ray_timeout: float | None = None) -> list[dict]:
@@ -254,14 +279,11 @@ def finished(line: str) -> None:
 def api_call(command, *args, **kwargs):
     """A command called from Python (``s11lib.train`` and the others): the same function the command
     line calls, with Ctrl-C's handler restored afterwards, so the caller's Ctrl-C keeps working."""
-    from .outputs import API_SPELLING
-
     main = threading.current_thread() is threading.main_thread()
     ctrl_c = signal.getsignal(signal.SIGINT) if main else None
-    spelling = API_SPELLING.set(True)  # refusals say overwrite=True, not --overwrite
     try:
-        return command(*args, **kwargs)
+        with voice.speaking(voice.PYTHON):  # refusals say overwrite=True, not --overwrite
+            return command(*args, **kwargs)
     finally:
-        API_SPELLING.reset(spelling)
         if main:
             signal.signal(signal.SIGINT, ctrl_c)

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import voice
 from .config import CLASSES, ConfigError, InputError
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".zip")
@@ -92,7 +93,7 @@ def check_source(data: str) -> None:
         return
     path = Path(data).expanduser()
     if not path.exists():
-        raise DataError(f"data path {data} does not exist; pass --data torchvision to download CIFAR-10, or a folder/archive")
+        raise DataError(f"data path {data} does not exist; {voice.say('no data')}")
     if path.is_file() and not path.name.lower().endswith(ARCHIVE_SUFFIXES):
         raise DataError(
             f"{data} is a file but not an archive ({', '.join(ARCHIVE_SUFFIXES)}); "
@@ -128,8 +129,7 @@ def _read_torchvision(data_dir: str) -> tuple[Split, Split]:
     from .outputs import make_dirs, remove_empty
 
     try:  # the folders made are removed again if the download fails
-        created = make_dirs(Path(data_dir), "--data-dir", "name a writable folder to download CIFAR-10 into, or pass "
-                                                          "--data PATH to a local copy")
+        created = make_dirs(Path(data_dir), "download folder", voice.say("data dir"))
     except ConfigError as e:
         raise DataError(str(e)) from None
     try:
@@ -138,8 +138,7 @@ def _read_torchvision(data_dir: str) -> tuple[Split, Split]:
         remove_empty(created)  # innermost first; a folder the download left files in stays
         raise DataError(
             f"could not download CIFAR-10 into {data_dir} ({e.__class__.__name__}: {e}); "
-            "without internet, pass --data PATH (in the notebook: S11_DATA=PATH) to a local copy (ImageFolder folder "
-            "or archive, or cifar-10-batches-py)"
+            f"{voice.say('offline')} (ImageFolder folder or archive, or cifar-10-batches-py)"
         ) from None
     return tuple(Split(np.asarray(s.data, dtype=np.uint8), np.asarray(s.targets, dtype=np.int64)) for s in splits)
 

@@ -4,7 +4,6 @@ time, and left as they were found when a run fails before it trained anything.""
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import csv
 import dataclasses
 import io
@@ -15,6 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from . import voice
 from .config import PLACE_FIELDS, RANGE_TEST_FIELDS, Config, ConfigError, InputError
 
 try:
@@ -32,7 +32,6 @@ SWEEP_FILES = ("sweep_config.json", "sweep.csv", "sweep.json", "lr_finder.json",
 POINT_ROW = "point.json"  # in a sweep point's seed folder once it finished or diverged: its config and its row
 REPEATS = "repeats.json"  # train --repeat's summary, once every seed finished
 LOCK = ".s11lib.lock"
-API_SPELLING = contextvars.ContextVar("api_spelling", default=False)  # True inside s11lib.train() & co: say overwrite=True
 FIGURE_SUFFIX = ".png"
 
 
@@ -92,19 +91,20 @@ def csv_text(rows: list[dict], columns: list[str]) -> str:
     return buffer.getvalue()
 
 
-def refuse_file(folder: Path, what: str = "output folder", hint: str = "pass a folder") -> None:
+def refuse_file(folder: Path, what: str = "output folder", hint: str | None = None) -> None:
     """An output folder that names an existing file is refused (at once: before torch or the data are loaded)."""
     if folder.exists() and not folder.is_dir():
-        raise ConfigError(f"{what} {folder} is a file; {hint}")
+        raise ConfigError(f"{what} {folder} is a file; {hint or voice.say('folder')}")
 
 
-def make_dirs(folder: Path, what: str | None = None, hint: str = "pass a writable folder") -> list[Path]:
+def make_dirs(folder: Path, what: str | None = None, hint: str | None = None) -> list[Path]:
     """Create ``folder`` and its missing parents now and check it takes files; returns the folders created.
     ``what`` names the folder in the messages (an output folder by default), ``hint`` says what to do.
 
     Raises:
         ConfigError: ``folder`` is a file, or cannot be created or written into.
     """
+    hint = hint or voice.say("folder")
     refuse_file(folder, what or "output folder", hint)
     missing = [p for p in (folder, *folder.absolute().parents) if not p.exists()]
     try:
@@ -192,17 +192,10 @@ def held(out: Path) -> tuple[str, str] | None:
 
 
 def refusal(out: Path, what: str, kind: str) -> str:
-    """Why ``out`` is refused and what works instead, spelled for the command line or for Python
-    (``api_spelling``): --resume only for an unfinished train run, never for a finished one."""
-    go_on = f"continue it with: python -m s11lib train --resume {out}; " if kind == "unfinished" else ""
-    return f"{out} holds {what}; {go_on}{replace_hint()}"
-
-
-def replace_hint() -> str:
-    """How to replace what a folder holds, or go elsewhere, as the caller spells it (command line or Python)."""
-    if API_SPELLING.get():
-        return "replace it with overwrite=True (which removes it), or pass another out"
-    return "replace it with --overwrite (which removes it), or pass another --out"
+    """Why ``out`` is refused and what works instead, in the caller's words (``voice``): resuming only for an
+    unfinished train run, never for a finished one."""
+    go_on = voice.say("resume", out=out) + "; " if kind == "unfinished" else ""
+    return f"{out} holds {what}; {go_on}{voice.say('replace')}"
 
 
 def hold_lock(out: Path):

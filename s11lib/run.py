@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import checkpoint, figures, plots, provenance
+from . import checkpoint, figures, plots, provenance, voice
 from .figures import lr_source
 from .config import CLASSES, Config, ConfigError, Diverged, InputError, Interrupted
 from .datasets import Cifar10, load_cifar10
@@ -44,8 +44,6 @@ from .model import count_parameters
 from .outputs import RunFolder, claimed, csv_text, finished, range_test_differences, saved_config, unfinished
 from .requirements import check_torchvision
 
-CLI_HINT = "pass --min-lr and --max-lr"
-NOTEBOOK_HINT = "set LR_MIN, LR_MAX in the next cell"
 
 
 class UntrustedLRs(InputError):
@@ -115,7 +113,7 @@ def use_search(state: State, search: LRSearch) -> None:
                        "lr_min": [t.lr_min for t in search.tests], "lr_max": [t.lr_max for t in search.tests]}
 
 
-def choose_lrs(cfg: Config, search: LRSearch | None, hint: str = CLI_HINT) -> tuple[float, float]:
+def choose_lrs(cfg: Config, search: LRSearch | None) -> tuple[float, float]:
     """The pair to train at: the given LRs, else the range test's.
 
     Raises:
@@ -128,7 +126,7 @@ def choose_lrs(cfg: Config, search: LRSearch | None, hint: str = CLI_HINT) -> tu
         raise ValueError("choose_lrs needs the range test's result when an LR is not given")
     if not search.trusted:
         shown = "; ".join(dict.fromkeys(t.note for t in search.tests if not t.trusted))
-        raise UntrustedLRs(f"the LR range test cannot be trusted ({shown}), so nothing was trained: {hint} "
+        raise UntrustedLRs(f"the LR range test cannot be trusted ({shown}), so nothing was trained: {voice.say('lrs')} "
                            "(0.004 and 0.4 train this net: Page's peak, 0.4, and a hundredth of it)")
     lr_min = FoundLR(search.lr_min, search, cfg) if cfg.min_lr is None else cfg.min_lr
     lr_max = FoundLR(search.lr_max, search, cfg) if cfg.max_lr is None else cfg.max_lr
@@ -137,7 +135,7 @@ def choose_lrs(cfg: Config, search: LRSearch | None, hint: str = CLI_HINT) -> tu
             (("LRMIN", search.lr_min), ("max-lr", cfg.max_lr))
         relation = "above" if found[0] == "LRMAX" else "below"
         raise ConfigError(f"the range test found {found[0]} {found[1]:.4g}, not {relation} the given {given[0]} "
-                          f"{given[1]:.4g}; give both --min-lr and --max-lr")
+                          f"{given[1]:.4g}; {voice.say('lrs both')}")
     return lr_min, lr_max
 
 
@@ -323,12 +321,12 @@ def interrupt_message(cfg: Config, folder: RunFolder, progress: dict) -> str:
     said = f"interrupted while {progress['doing']}"
     written = f"; {', '.join(folder.written)} written to {out}" if folder.written else "; nothing was written"
     if progress["epoch"] == cfg.epochs:
-        return (f"{said}; training had finished: {out / 'checkpoint.pt'} holds all {cfg.epochs} epochs. "
-                f"Score it and draw its figures with: python -m s11lib train --resume {out}")
+        return (f"{said}; training had finished: {out / 'checkpoint.pt'} holds all {cfg.epochs} epochs; "
+                f"{voice.say('score', out=out)}")
     if progress["epoch"]:
-        return (f"{said}; {out / 'checkpoint.pt'} holds epoch {progress['epoch']} of {cfg.epochs}. "
-                f"Resume with: python -m s11lib train --resume {out}")
-    return f"{said}; no epoch had finished, so nothing was kept: the same command starts it again"
+        return (f"{said}; {out / 'checkpoint.pt'} holds epoch {progress['epoch']} of {cfg.epochs}; "
+                f"{voice.say('resume', out=out)}")
+    return f"{said}; no epoch had finished, so nothing was kept: {voice.say('again')}"
 
 
 def _job(cfg: Config, folder: RunFolder, data: Cifar10 | None, resume: dict | None, progress: dict,
@@ -383,16 +381,18 @@ def _lrs(state: State, folder: RunFolder, progress: dict) -> tuple[float, float]
     cfg = state.cfg
     if cfg.min_lr is not None and cfg.max_lr is not None:
         return cfg.min_lr, cfg.max_lr
-    if state.search is None:
+    ran_here = state.search is None  # else read back or run by the caller, who has said its pair
+    if ran_here:
         progress["doing"] = "running the LR range test"
         find_lrs(state)
     search = state.search
     write_search(folder, cfg, search)
     lr_min, lr_max = choose_lrs(cfg, search)  # an untrusted curve stops the run here, with what it showed
-    for message in search.warnings:
-        print(f"warning: LR range test: {message}", file=sys.stderr)
-    print(f"LR range test ({sum(len(t.lrs) for t in search.tests)} batches, {state.finder_seconds:.1f}s): "
-          f"LRMIN {lr_min:.4g}, LRMAX {lr_max:.4g} ({search.note})")
+    if ran_here:
+        for message in search.warnings:
+            print(f"warning: LR range test: {message}", file=sys.stderr)
+        print(f"LR range test ({sum(len(t.lrs) for t in search.tests)} batches, {state.finder_seconds:.1f}s): "
+              f"LRMIN {lr_min:.4g}, LRMAX {lr_max:.4g} ({search.note})")
     return float(lr_min), float(lr_max)  # plain numbers from here on: checkpoints hold no FoundLR
 
 
@@ -487,7 +487,7 @@ def find_lr_job(cfg: Config, folder: RunFolder, data: Cifar10 | None = None) -> 
         state = prepare(cfg, data)
         search = find_lrs(state)
     except KeyboardInterrupt:
-        raise Interrupted("interrupted while running the LR range test; nothing was written") from None
+        raise Interrupted(f"interrupted while running the LR range test; nothing was written: {voice.say('again')}") from None
     folder.write("config.json", text=cfg.to_json())
     write_search(folder, cfg, search)
     for message in search.warnings:

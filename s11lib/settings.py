@@ -32,10 +32,24 @@ def flag(name: str, environ=None) -> bool:
     raise ConfigError(f"{name} must be 1, true or yes (or 0, false, no), got {value!r}")
 
 
-def path(name: str, default: str | Path, environ=None) -> Path:
-    """The environment variable ``name`` (else ``default``) as a path, ``~`` and ``$VARIABLES`` expanded."""
+def path(name: str, default: str | Path, environ=None, folder: bool = False) -> Path:
+    """The environment variable ``name`` (else ``default``) as a path, ``~`` and ``$VARIABLES`` expanded.
+
+    Raises:
+        ConfigError: ``folder`` is asked for and the path is a file.
+    """
     value = (os.environ if environ is None else environ).get(name) or str(default)
-    return Path(os.path.expanduser(os.path.expandvars(value)))
+    found = Path(os.path.expanduser(os.path.expandvars(value)))
+    if folder and found.is_file():
+        raise ConfigError(f"{name} names a file, {found}; set it to a folder (made if missing) and rerun this cell")
+    return found
+
+
+def paths(name: str, environ=None) -> list[Path]:
+    """The environment variable ``name`` as a list of paths, separated by ``os.pathsep`` (":"; ";" on
+    Windows), each with ``~`` and ``$VARIABLES`` expanded; unset or empty: none."""
+    value = (os.environ if environ is None else environ).get(name, "")
+    return [Path(os.path.expanduser(os.path.expandvars(p))) for p in value.split(os.pathsep) if p.strip()]
 
 
 def smoke(cfg: Config) -> Config:

@@ -18,6 +18,7 @@ import socket
 import time
 from pathlib import Path
 
+from . import voice
 from .config import Config, ConfigError, Diverged, Interrupted
 from .outputs import POINT_ROW, SWEEP_FILES, read_record, write_atomic
 from .sweep_plan import MAX_RUNS, PRESET, Point, differences, found_points, plan, saved_settings, settings
@@ -36,7 +37,7 @@ def find_pair(base: Config, data, out: Path) -> dict:
         state = run.prepare(base, data)
         search = run.find_lrs(state)
     except KeyboardInterrupt:
-        raise Interrupted("interrupted while running the LR range test; the same command starts it again") from None
+        raise Interrupted(f"interrupted while running the LR range test; {voice.say('again')}") from None
     run.write_search(RunFolder(out), base, search, host=socket.gethostname())
     return saved_pair(out)
 
@@ -64,12 +65,12 @@ def claimed_sweep(out: Path, base: Config, peak_epoch: int | None, *, overwrite:
     stopped (its grid may grow or shrink); one holding a sweep of other settings (the refusal names
     them) or another kind of run is refused (``overwrite`` clears it first). A sweep that ends
     before it kept any row leaves nothing behind."""
-    from .outputs import claimed, replace_hint
+    from .outputs import claimed
 
     ours, theirs = settings(base, peak_epoch), saved_settings(out)
     if not overwrite and theirs is not None and theirs != ours:
         raise ConfigError(f"{out} holds a sweep of other settings ({'; '.join(differences(ours, theirs))}); "
-                          + replace_hint())
+                          + voice.say("replace"))
     mine = theirs == ours and not overwrite  # the same sweep: it goes on; anything else is refused, or cleared
     with claimed(out, overwrite=overwrite, resume=mine) as folder:
         new = not (out / "sweep_config.json").exists()

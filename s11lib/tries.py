@@ -20,9 +20,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import voice
 from .config import Config, InputError
 from .lr_rules import FoundLR, LRSearch
-from .outputs import claimed, finished, held, range_test_differences, same_run, saved_config, unfinished
+from .outputs import claimed, finished, held, range_test_differences, refuse_file, same_run, saved_config, unfinished
 
 TRY, RANGE_TEST = "try", "range-test"  # folder names: try-1, try-2, ...; range-test-1, ...
 
@@ -56,6 +57,7 @@ def range_test(state, run_dir: Path) -> LRSearch:
     """
     from . import run
 
+    refuse_file(Path(run_dir), "run directory")
     for folder in numbered(run_dir, RANGE_TEST):
         try:
             search = run.saved_search(folder, state.cfg)
@@ -63,6 +65,8 @@ def range_test(state, run_dir: Path) -> LRSearch:
             continue
         print(f"the saved range test of this config, {folder} (it took {search.seconds:.0f} s): "
               f"LRMIN {search.lr_min:.4g}, LRMAX {search.lr_max:.4g} ({search.note}); delete that folder to run it again")
+        for warning in search.warnings:
+            print(f"warning: LR range test: {warning}")
         run.use_search(state, search)
         return search
     with claimed(_new_folder(run_dir, RANGE_TEST)) as folder:
@@ -123,6 +127,7 @@ def train(state, run_dir: Path, lr_min: float, lr_max: float) -> Try:
     from . import run
     from .figures import lr_source
 
+    refuse_file(Path(run_dir), "run directory")
     cfg, search = pair_config(state.cfg, state.search, lr_min, lr_max)
     source = lr_source(recorded_rule(cfg))
     for folder in numbered(run_dir, TRY):
@@ -179,11 +184,20 @@ def _status(folder: Path, finished_run: bool) -> str:
         checkpoint.load(folder / "checkpoint.pt")
     except InputError:
         return "unfinished, its checkpoint.pt cannot be read: delete the folder to train the pair anew"
-    return "unfinished: its training cell or train --resume continues it"
+    return f"unfinished: {voice.say('continue')}"
 
 
 def run_folders(run_dir: Path, *kinds: str) -> list[Path]:
-    """The run folders in ``run_dir`` that hold one of ``kinds`` (``outputs.held``), try-2 before try-10."""
+    """The run folders in ``run_dir`` that hold one of ``kinds`` (``outputs.held``), try-2 before try-10; none
+    in a folder not made yet.
+
+    Raises:
+        ConfigError: ``run_dir`` is a file.
+    """
+    refuse_file(Path(run_dir), "run directory")
+    if not Path(run_dir).exists():
+        return []
+
     def natural(p: Path) -> list:
         return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", p.name)]
 

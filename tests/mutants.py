@@ -95,7 +95,7 @@ MUTATIONS = [
  ('s11lib/config.py', '    if not ok:\n        raise ConfigError(', '    if False:\n        raise ConfigError(', 'tests/test_inputs.py::test_the_api_refuses_a_wrong_type_before_any_work'),
  ('s11lib/outputs.py', '            if there is not None and not resume and there[0] not in goes_on:', '            if False:', 'tests/test_folders.py::test_every_command_refuses_every_other_result_with_what_works_there'),
  ('s11lib/outputs.py', 'if kind == "unfinished" else ""', 'if kind in ("unfinished", "finished") else ""', 'tests/test_folders.py::test_every_command_refuses_every_other_result_with_what_works_there'),
- ('s11lib/commands.py', '    spelling = API_SPELLING.set(True)', '    spelling = API_SPELLING.set(False)', 'tests/test_folders.py::test_the_python_api_says_overwrite_true'),
+ ('s11lib/commands.py', '        with voice.speaking(voice.PYTHON):', '        with voice.speaking(voice.CLI):', 'tests/test_folders.py::test_the_python_api_says_overwrite_true'),
  ('s11lib/outputs.py', '(*TRAIN_OUTPUTS, *FIND_LR_OUTPUTS, *SWEEP_FILES, REPEATS, POINT_ROW)', '(*TRAIN_OUTPUTS, *FIND_LR_OUTPUTS)', 'tests/test_folders.py::test_overwrite_replaces_another_commands_result_whole'),
  ('s11lib/outputs.py', '    if (out / POINT_ROW).exists():', '    if False:', 'tests/test_folders.py::test_summary_of_a_diverged_sweep_point_offers_no_resume'),
  ('s11lib/plots.py', '        ax.set_xlim(min(shown) / 1.5, max(shown) * 1.5)', '        pass', 'tests/test_plots.py::test_a_run_that_diverged_in_its_first_epoch_is_drawn_inside_the_axes_at_its_tick'),

@@ -1,4 +1,5 @@
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -55,7 +56,11 @@ def test_lr_from_trains_at_the_saved_range_tests_pair_as_a_run_that_finds_it(tra
     assert main(["find-lr", *data, "--out", str(tmp_path / "lr"), *LEARNABLE_RUN[:2], *LEARNABLE_RUN[6:]]) == 0
     capsys.readouterr()
     assert main(["train", *data, "--out", str(tmp_path / "run"), "--lr-from", str(tmp_path / "lr"), *LEARNABLE_RUN]) == 0
-    assert f"the range test of {tmp_path / 'lr'}, read back (not run again): LRMIN" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"the range test of {tmp_path / 'lr'}, read back (not run again): LRMIN" in out
+    said = re.findall(r"LRMIN [\d.]+, LRMAX [\d.]+", out)
+    assert len(said) == 2 and said[0] == said[1]  # read back, then the final report
+    assert not re.search(r"LR range test \(\d+ batches", out)  # not said again as if run
 
     def metrics(folder):
         return {k: v for k, v in json.loads((folder / "metrics.json").read_text()).items()

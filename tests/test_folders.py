@@ -94,7 +94,7 @@ def test_the_python_api_says_overwrite_true(results, sources):
     folder = results["base"] / "unfinished"
     with pytest.raises(s11lib.config.InputError) as e:
         s11lib.find_lr(out=folder, data=str(sources["folder"]))
-    assert str(e.value) == (f"{folder} holds an unfinished train run (checkpoint.pt); continue it with: python -m s11lib "
+    assert str(e.value) == (f"{folder} holds an unfinished train run (checkpoint.pt); continue it in a terminal with: python -m s11lib "
                             f"train --resume {folder}; replace it with overwrite=True (which removes it), or pass "
                             "another out")
 

@@ -293,7 +293,7 @@ def test_interrupted_and_resumed_run_equals_the_uninterrupted_one(path, referenc
                           "--peak-epoch", "1", "--batch-size", "25", "--subset", "50", "--device", "cpu", "--no-progress",
                           *PATHS[path]],
                          capsys)
-    assert_one_error(code, err, f"holds epoch 1 of 3. Resume with: python -m s11lib train --resume {tmp_path}", 130)
+    assert_one_error(code, err, f"holds epoch 1 of 3; continue it with: python -m s11lib train --resume {tmp_path}", 130)
     interrupt_in_epoch(None)
     assert main(["train", "--resume", str(tmp_path)]) == 0
     assert history(tmp_path) == history(reference_runs[path])
@@ -314,7 +314,7 @@ def test_sigterm_saves_and_says_how_to_resume(sources, tmp_path):
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=HANG)
     assert proc.returncode == 130, err
-    assert "Resume with: python -m s11lib train --resume" in err and "Traceback" not in err
+    assert "continue it with: python -m s11lib train --resume" in err and "Traceback" not in err
     assert not list(tmp_path.glob("*.tmp"))
 
 

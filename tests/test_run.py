@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from s11lib import figures, run
+from s11lib import figures, run, voice
 from s11lib.cli import main
 from s11lib.config import Config
 from s11lib.lr_rules import LRSearch, read_curve
@@ -71,8 +71,15 @@ def test_train_refuses_an_untrusted_range_test_and_leaves_nothing(sources, tmp_p
 def test_choose_lrs_names_the_notebooks_knob_in_the_notebook():
     flat = read_curve(np.logspace(-4, 1, 40), np.full(40, 2.3))
     search = LRSearch((flat,), flat.lr_min, flat.lr_max, False, flat.note, flat.warnings)
-    with pytest.raises(run.UntrustedLRs, match="set LR_MIN, LR_MAX in the next cell"):
-        run.choose_lrs(Config(), search, hint=run.NOTEBOOK_HINT)
+    voice.use(voice.NOTEBOOK)
+    try:
+        with pytest.raises(run.UntrustedLRs, match="nothing was trained: set LR_MIN, LR_MAX in the cell after the range "
+                                                   "test and run on from there"):
+            run.choose_lrs(Config(), search)
+        with voice.speaking(voice.PYTHON), pytest.raises(run.UntrustedLRs, match="pass min_lr and max_lr"):
+            run.choose_lrs(Config(), search)  # s11lib.train() in a notebook speaks Python
+    finally:
+        voice.use(voice.CLI)
     assert run.choose_lrs(Config(min_lr=0.004, max_lr=0.4), search) == (0.004, 0.4)  # given LRs need no range test
 
 
