@@ -6,6 +6,7 @@ One call per job, the same jobs as the command line (``s11 train``, ``s11 find-l
     metrics = s11lib.train(out="runs/a", epochs=24)             # any Config field: max_lr=0.4, augment="gpu", ...
     pair = s11lib.find_lr(out="runs/lr")                        # {"lr_min", "lr_max", "trusted", "note"}
     rows = s11lib.sweep(out="runs/sweep", max_lr=[0.1, 0.4])    # one row per run, as sweep.csv
+    preds = s11lib.predict("runs/a", ["cat.jpg"])               # top 3 classes and GradCAM, per image
 
 Bad input raises ``s11lib.config.InputError`` (a ValueError) with the message the command line
 prints. Importing s11lib imports neither torch nor anything heavy: a call does.
@@ -13,7 +14,7 @@ prints. Importing s11lib imports neither torch nor anything heavy: a call does.
 
 from pathlib import Path as _Path
 
-__all__ = ["__version__", "find_lr", "sweep", "train"]
+__all__ = ["__version__", "find_lr", "predict", "sweep", "train"]
 
 
 def _version() -> str:
@@ -78,3 +79,13 @@ def sweep(out: str | _Path, *, max_lr=None, schedule=None, epochs=None, repeat: 
              for k, v in given.items()}
     return api_call(cmd_sweep, fields, _Path(out), lists, seeds=repeat, found=found, overwrite=overwrite,
                     max_runs=max_runs, ray=ray, ray_gpus=ray_gpus, ray_cpus=ray_cpus, ray_timeout=ray_timeout)
+
+
+def predict(run: str | _Path, images, *, top: int = 3, device: str = "auto") -> list:
+    """The trained net of ``run`` (a run folder or its checkpoint.pt) on your own image files (any size: the
+    centre square, resized to 32x32): per image a ``s11lib.inference.Prediction`` with ``top`` (the top
+    classes with probabilities) and ``gradcam`` (the top class's map), as ``s11 predict`` prints and draws."""
+    from .commands import api_call
+    from .inference import predict as predict_images
+
+    return api_call(predict_images, _Path(run), images, top=top, device=device)

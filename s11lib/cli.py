@@ -1,4 +1,4 @@
-"""s11 (python -m s11lib) COMMAND: train, find-lr, sweep, zigzag, gradcam, summary.
+"""s11 (python -m s11lib) COMMAND: train, find-lr, sweep, zigzag, gradcam, predict, summary.
 
 Flags are generated from ``Config``'s fields (help text from their comments), so a flag
 cannot drift from the field it sets. Arguments are parsed and checked before torch and the
@@ -18,8 +18,8 @@ from pathlib import Path
 
 from . import __version__
 from . import config as config_module
-from .commands import (ZIGZAG_MAX_CYCLES, cmd_find_lr, cmd_gradcam, cmd_repeat, cmd_resume, cmd_summary,
-                       cmd_sweep, cmd_train, cmd_zigzag)
+from .commands import (ZIGZAG_MAX_CYCLES, cmd_find_lr, cmd_gradcam, cmd_predict, cmd_repeat, cmd_resume,
+                       cmd_summary, cmd_sweep, cmd_train, cmd_zigzag)
 from .config import Config, Diverged, InputError, Interrupted
 from .flags import EXIT_BAD_INPUT, Parser, add_config_flags, config_from_args, finite_float, out_path
 from .sweep_plan import MAX_RUNS, PRESET
@@ -78,6 +78,14 @@ def build_parser(prog: str = PROG) -> Parser:
     p.add_argument("--target", default="predicted", choices=GRADCAM_TARGETS,
                    help="the class whose map is drawn: the predicted one, the true one, or both side by side")
 
+    p = sub.add_parser("predict", allow_abbrev=False,
+                       help="a trained net on your own images: top 3 classes and the GradCAM map of the top one")
+    p.add_argument("--checkpoint", required=True, type=Path, help="a checkpoint.pt that train wrote, or its run folder")
+    p.add_argument("images", nargs="+", type=Path, metavar="IMAGE",
+                   help="image files of any size (PNG, JPEG, ...): the centre square, resized to 32x32")
+    p.add_argument("--out", type=out_path, default=Path("predictions.png"),
+                   help="PNG file for the images and their GradCAM maps (default: predictions.png)")
+    p.add_argument("--device", default="auto", choices=config_module.DEVICES)
     _add_sweep_parser(sub)
 
     p = sub.add_parser("summary", allow_abbrev=False,
@@ -183,6 +191,8 @@ def main(argv: list[str] | None = None, *, program: bool = False, prog: str = PR
             cmd_zigzag(args)
         elif args.command == "gradcam":
             cmd_gradcam(args)
+        elif args.command == "predict":
+            cmd_predict(args.checkpoint, args.images, args.out, device=args.device)
         elif args.command == "sweep":
             grid = {name: getattr(args, name, PRESET[name]) for name in SWEEP_LISTS}
             names = {f.name for f in dataclasses.fields(Config)} - set(SWEEP_LISTS)

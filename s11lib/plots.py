@@ -185,6 +185,27 @@ def gradcam_pairs(predicted: np.ndarray, true: np.ndarray, labels: np.ndarray, p
     return fig
 
 
+def predictions(preds: Sequence, per_row: int = 4) -> Figure:
+    """Each image as the net saw it (32x32) beside the GradCAM map of its top class, captioned with its top
+    classes and their probabilities (``inference.Prediction``s)."""
+    nrows = max(1, -(-len(preds) // per_row))
+    cols = min(len(preds), per_row) or 1
+    fig = plt.figure(figsize=(4.3 * cols, 2.9 * nrows))
+    grid = fig.add_gridspec(nrows, 3 * cols, width_ratios=[1, 1, 0.3] * cols, left=0.01, right=0.99, bottom=0.01,
+                            top=1 - 0.9 / fig.get_figheight(), wspace=0.05, hspace=0.75)
+    for i, p in enumerate(preds):
+        row, col = divmod(i, per_row)
+        (first, q), rest = p.top[0], p.top[1:]
+        captions = (f"{p.path.name}\n{first} {q:.0%}", "\n".join(f"{c} {r:.0%}" for c, r in rest))
+        for j, (image, caption) in enumerate(((p.image, captions[0]), (p.gradcam, captions[1]))):
+            ax = fig.add_subplot(grid[row, 3 * col + j])
+            ax.imshow(image, interpolation="nearest")
+            ax.set_title(caption, fontsize=9)
+            ax.axis("off")
+    fig.suptitle("Your images at 32x32 (left, with the top class) and GradCAM of the top class (right, with the next)")
+    return fig
+
+
 def confusion(matrix: np.ndarray) -> Figure:
     """The confusion matrix twice: counts, and each row divided by its total (the class's recall on the diagonal)."""
     matrix = np.asarray(matrix)
@@ -321,3 +342,39 @@ def tries(curves: Sequence[dict], ax: Axes | None = None) -> Axes:
         ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.15), frameon=False)
     ax.grid(alpha=0.3)
     return ax
+
+
+SIDE_BY_SIDE_COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:red")
+
+
+def side_by_side(groups: Sequence[dict], target: float = 90.0) -> Figure:
+    """Full-size runs on the same pixels: test accuracy per epoch of each run (left; a group's runs in its
+    colour), and each group's final test accuracy per seed, its median marked (right). Each group:
+    {"label", "curves": [[acc per epoch], ...], "finals": [acc per run], "color" (optional)}; a group without
+    curves (the peer) is on the right alone."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5), gridspec_kw={"width_ratios": [3, 2]})
+    for i, g in enumerate(groups):
+        color = g.get("color") or SIDE_BY_SIDE_COLORS[i % len(SIDE_BY_SIDE_COLORS)]
+        for j, curve in enumerate(g["curves"]):
+            left.plot(range(1, len(curve) + 1), curve, color=color, marker=".", alpha=0.9,
+                      label=g["label"] if j == 0 else None)
+        y = len(groups) - 1 - i
+        right.scatter(g["finals"], [y] * len(g["finals"]), color=color, s=40, zorder=3)
+        median = float(np.median(g["finals"]))
+        right.plot([median] * 2, [y - 0.15, y + 0.15], color=color, lw=2)
+        right.annotate(f"{median:.2f} (n={len(g['finals'])})", (median, y + 0.2), ha="center", fontsize=9)
+    left.axhline(target, color="grey", ls=":", lw=1)
+    right.axvline(target, color="grey", ls=":", lw=1)
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+    left.set(xlabel="epoch", ylabel="test accuracy (%)", title="Test accuracy per epoch (dotted: the 90% target)")
+    left.set_ylim(top=100)
+    left.xaxis.set_major_locator(MaxNLocator(integer=True))
+    left.legend(loc="lower right", fontsize=9)
+    right.set_yticks(range(len(groups)), [g["label"] for g in reversed(groups)], fontsize=9)
+    right.set_ylim(-0.6, len(groups) - 0.3)
+    right.set(xlabel="final test accuracy (%): each run a dot, the median a bar", title="Final test accuracy")
+    right.yaxis.tick_right()
+    fig.suptitle("Full-size runs on the same JPEG pixels of CIFAR-10 (50,000 / 10,000 images), on CPUs")
+    fig.tight_layout()
+    return fig

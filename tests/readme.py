@@ -51,6 +51,7 @@ GRADCAM = command("python -m s11lib gradcam --checkpoint runs/smoke")
 NOTEBOOK = command("S11_SMOKE=1 ")
 SWEEP = command("python -m s11lib sweep --data ../shared/data/cifar10-jpeg.tar.gz --subset 200")
 SUMMARY = command("python -m s11lib summary runs/")
+PREDICT = command("python -m s11lib predict --checkpoint runs/smoke")
 TESTS = command("pip install -q -r requirements-dev.txt")  # run by CI (.ci/run, test_newcomer checks it is the same line)
 RUN_HERE = (SMOKE, BLOWN, FIND_LR, GRADCAM, NOTEBOOK, SWEEP, SUMMARY, TESTS)
 
