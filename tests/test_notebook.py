@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import time
 from pathlib import Path
 
 import nbformat
+import numpy as np
+from PIL import Image
 
 from conftest import HANG
 from readme import kernel_here
@@ -37,6 +40,12 @@ class Kernel:
 
     def run(self, source: str) -> str:
         """Run one cell to its end; returns its text (stdout, stderr, results), failing on an error."""
+        text = self.said(source)
+        assert "ERROR" not in text, text[-3000:]
+        return text
+
+    def said(self, source: str, msg_id: str | None = None) -> str:
+        """Run one cell (or wait for ``msg_id``'s) to its end; its text, an error as an "ERROR name: value" line."""
         out = []
 
         def keep(msg):
@@ -48,10 +57,17 @@ class Kernel:
             elif kind == "error":
                 out.append(f"ERROR {content['ename']}: {content['evalue']}\n")
 
-        self.kc.execute_interactive(source, timeout=HANG, output_hook=keep)
-        text = "".join(out)
-        assert "ERROR" not in text, text[-3000:]
-        return text
+        if msg_id is None:
+            self.kc.execute_interactive(source, timeout=HANG, output_hook=keep)
+        else:
+            while True:
+                msg = self.kc.get_iopub_msg(timeout=HANG)
+                if msg["parent_header"].get("msg_id") != msg_id:
+                    continue
+                if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                    break
+                keep(msg)
+        return "".join(out)
 
     def run_all(self, cells: list[str]) -> list[str]:
         return [self.run(c) for c in cells]
@@ -71,10 +87,15 @@ def test_the_notebook_in_one_live_kernel_tells_the_truth_at_every_rerun(notebook
     run_dir = tmp_path / "run"
     shutil.copytree(notebook_smoke.run_dir, run_dir, ignore=shutil.ignore_patterns(".s11lib.lock"))
     monkeypatch.setenv("JUPYTER_PATH", str(kernel_here(tmp_path / "jupyter")))
+    mine = [tmp_path / "mine.png", tmp_path / "mine.jpg"]  # the user's own images, real files
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(mine[0])
+    Image.fromarray(rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)).save(mine[1])
     env = {**os.environ, "S11_SMOKE": "1", "S11_DATA": str(offline_copy), "S11_RUN": str(run_dir),
-           "PYTHONPATH": str(NOTEBOOK.parent), "MPLBACKEND": "Agg"}
+           "S11_IMAGES": os.pathsep.join(map(str, mine)), "PYTHONPATH": str(NOTEBOOK.parent), "MPLBACKEND": "Agg"}
     cells = [c.source for c in nbformat.read(NOTEBOOK, as_version=4).cells if c.cell_type == "code"]
     find = next(i for i, c in enumerate(cells) if "tries.range_test" in c)
+    own = next(i for i, c in enumerate(cells) if "s11lib.predict(" in c)
     train = next(i for i, c in enumerate(cells) if "tries.train" in c)
     typed = find + 1
     assert cells[typed].startswith("# LR_MIN, LR_MAX = ")
@@ -84,8 +105,12 @@ def test_the_notebook_in_one_live_kernel_tells_the_truth_at_every_rerun(notebook
     try:
         said = first.run_all(cells)  # run all, where an earlier run all (README's nbconvert) left its tries
         assert said[find].startswith(f"the saved range test of this config, {run_dir / 'range-test-1'}")
-        assert f"LRMIN {cli['min_lr']:.4g}   LRMAX {cli['max_lr']:.4g}" in said[find]
+        assert re.findall(r"LRMIN [\d.]+, LRMAX [\d.]+", said[find]) == [f"LRMIN {cli['min_lr']:.4g}, LRMAX {cli['max_lr']:.4g}"]
         assert "try-1" in said[train] and "shown, not trained again" in said[train]
+        top3 = r"( \w+ \d+\.\d%,){2} \w+ \d+\.\d%"
+        lines = said[own].splitlines()
+        assert re.fullmatch(r"mine\.png \(32x32\):" + top3, lines[0]) and lines[2].startswith("<Figure")
+        assert re.fullmatch(r"mine\.jpg \(50x40, its centre 40x40 resized to 32x32\):" + top3, lines[1]), said[own]
         results = next(s for s in said if s.startswith("test_accuracy "))
         assert f"test_accuracy        {cli['test_accuracy']:.4g}\n" in results and "lr_rule              diverge" in results
         assert first.run(cells[find]).startswith("the saved range test")  # rerun after training: the first pair
@@ -146,3 +171,48 @@ def test_the_notebooks_settings_are_read_as_typed(tmp_path, monkeypatch):
     assert "smoke run: subset None -> 500, epochs 24 -> 2, peak_epoch None -> 1" in said[-1]
     said, state = notebook_setup(tmp_path, {"S11_SMOKE": "maybe"})
     assert said[-1] == "ERROR ConfigError: S11_SMOKE must be 1, true or yes (or 0, false, no), got 'maybe'" and not state
+
+
+def test_the_notebooks_failing_cells_name_its_cells_and_variables_not_flags(offline_copy, tmp_path, monkeypatch):
+    """A missing data path, a run directory that is a file (typed in the parameters cell, or set later) and a
+    Ctrl-C during training each say what to do in the notebook: which variable to set, which cell to rerun."""
+    monkeypatch.setenv("JUPYTER_PATH", str(kernel_here(tmp_path / "jupyter")))
+    cells = [c.source for c in nbformat.read(NOTEBOOK, as_version=4).cells if c.cell_type == "code"]
+    prepare = next(i for i, c in enumerate(cells) if c.startswith("state = run.prepare(cfg)"))
+    typed, train = next(i for i, c in enumerate(cells) if c.startswith("# LR_MIN, LR_MAX = ")), \
+        next(i for i, c in enumerate(cells) if "tries.train" in c)
+    table = next(i for i, c in enumerate(cells) if "tries.table" in c)
+    a_file = tmp_path / "runs.txt"
+    a_file.write_text("not a folder")
+
+    said, _ = notebook_setup(tmp_path, {"S11_RUN": str(a_file)})
+    assert said[-1] == (f"ERROR ConfigError: S11_RUN names a file, {a_file}; set it to a folder (made if missing) "
+                        "and rerun this cell")
+
+    run_dir = tmp_path / "run"
+    kernel = Kernel(tmp_path, {**os.environ, "PYTHONPATH": str(NOTEBOOK.parent), "MPLBACKEND": "Agg",
+                               "S11_SMOKE": "1", "S11_DATA": str(tmp_path / "no-such-copy"), "S11_RUN": str(run_dir)})
+    try:
+        kernel.run_all(cells[:prepare])
+        missing = kernel.said(cells[prepare])
+        assert missing == (f"ERROR DataError: data path {tmp_path / 'no-such-copy'} does not exist; set S11_DATA to a "
+                           "folder/archive (unset: torchvision's download) and rerun from the parameters cell\n")
+        kernel.run(f"DATA = {str(offline_copy)!r}")
+        kernel.run_all([cells[prepare - 1], cells[prepare]])  # the config cell reads DATA
+        kernel.run(TYPED + "\n" + cells[typed].split("\n", 1)[1])
+        msg_id = kernel.kc.execute(cells[train])
+        deadline = time.monotonic() + HANG
+        while not (run_dir / "try-1" / "checkpoint.pt").exists():
+            assert time.monotonic() < deadline, "no checkpoint of the try"
+            time.sleep(0.1)
+        kernel.km.interrupt_kernel()
+        stopped = kernel.said("", msg_id=msg_id).splitlines()[-1]
+        assert stopped == (f"ERROR Interrupted: interrupted while training; {run_dir / 'try-1' / 'checkpoint.pt'} holds "
+                           "epoch 1 of 2; rerun the training cell to continue it"), stopped
+        assert kernel.run(cells[table]).splitlines()[1].endswith("unfinished: rerun its training cell to continue it")
+        kernel.run(f"RUN_DIR = Path({str(a_file)!r})")
+        for cell in (cells[train], cells[table]):
+            assert kernel.said(cell) == (f"ERROR ConfigError: run directory {a_file} is a file; set S11_RUN to a "
+                                         "writable folder and rerun from the parameters cell\n")
+    finally:
+        kernel.close()

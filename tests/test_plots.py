@@ -195,3 +195,20 @@ def test_the_one_cycle_legend_covers_no_part_of_the_line():
     legend, axes = ax.get_legend().get_window_extent(), ax.get_window_extent()
     assert legend.x0 >= axes.x1  # wholly to the right of the plotting area
     plt.close(fig)
+
+
+def test_the_side_by_side_draws_each_runs_curve_and_final_and_each_groups_median():
+    groups = [{"label": "one cycle", "curves": [[50.0, 80.0, 90.5], [55.0, 81.0, 91.0]], "finals": [90.5, 91.0]},
+              {"label": "peer", "curves": [], "finals": [89.4, 89.8, 89.5]}]
+    fig = plots.side_by_side(groups)
+    left, right = fig.axes
+    assert [list(line.get_ydata()) for line in left.lines if line.get_label() != "_nolegend_" and
+            len(line.get_ydata()) == 3] == groups[0]["curves"]
+    dots = [c.get_offsets() for c in right.collections]
+    assert [list(d[:, 0]) for d in dots] == [g["finals"] for g in groups]
+    assert [list(d[:, 1]) for d in dots] == [[1.0, 1.0], [0.0, 0.0, 0.0]]  # first group on top
+    medians = [line.get_xdata()[0] for line in right.lines if len(set(line.get_xdata())) == 1 and
+               line.get_xdata()[0] != 90.0]
+    assert medians == [90.75, 89.5]
+    assert [t.get_text() for t in right.get_yticklabels()] == ["peer", "one cycle"]
+    plt.close(fig)

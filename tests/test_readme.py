@@ -26,7 +26,7 @@ from s11lib.outputs import TRAIN_OUTPUTS
 pytestmark = pytest.mark.usefixtures("real_net")  # numbers compared with the real net's, or on the real data
 
 SHOWN = ("augmented", "zigzag", "lr_finder", "planned cycle", "lr_schedule", "accuracy", "loss", "confusion",
-         "misclassified", "gradcam", "gradcam_pairs", "tries")  # the pictures the notebook shows inline, in order
+         "misclassified", "gradcam", "gradcam_pairs", "tries", "side_by_side")  # the notebook's inline pictures, in order
 
 def test_every_command_readme_shows_is_run_here_or_says_why_not():
     commands = readme_commands()

@@ -88,3 +88,21 @@ def test_results_and_readme_give_the_peers_records():
     row = next(line for line in (ROOT / "README.md").read_text().splitlines() if line.startswith("| the peer: airbench94"))
     assert f"(n = {len(runs)})" in row and f"**{median:.2f}** ({median_tta:.2f} with its TTA" in row
     assert f"`{runs[0]['commit']}`" in row
+
+
+def test_the_side_by_side_figure_was_drawn_from_every_full_size_record_there_is():
+    """images/side_by_side.png's sidecar (what bench/side_by_side_figure.py drew) is what the records hold
+    now: a record added without drawing the figure again, or a run counted in the wrong group, fails."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    import side_by_side_figure as figure
+
+    drawn = json.loads((ROOT / "images" / "side_by_side.json").read_text())
+    assert drawn == [{k: g[k] for k in ("label", "folders", "finals")} for g in figure.collect(RESULTS)]
+    groups = {g["label"]: g for g in drawn}
+    assert sorted(groups[figure.PEER]["folders"]) == [f"{PEER_RECORD}/seed-{m['seed']}" for m in peer_runs()]
+    assert set(RECORDS) <= set(groups[figure.FOUND]["folders"])  # README's seed-1 rows, both
+    for g in drawn:
+        for folder, final in zip(g["folders"], g["finals"]):
+            assert final == round(json.loads((RESULTS / folder / "metrics.json").read_text())["test_accuracy"], 2)
