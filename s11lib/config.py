@@ -16,6 +16,8 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import voice
+
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 
 DEVICES = ("auto", "cuda", "mps", "cpu")
@@ -218,7 +220,8 @@ def validate(cfg: Config) -> None:
         raise ConfigError(f"workers must be >= 0, got {cfg.workers}")
     if cfg.epochs < 2:
         raise ConfigError(f"epochs must be >= 2 for one cycle, got {cfg.epochs}: the LR rises for peak-epoch epochs "
-                          "and falls for the rest, so the shortest run is --epochs 2 --peak-epoch 1")
+                          f"and falls for the rest, so the shortest run is {voice.setting('epochs', 2)} "
+                          f"{voice.setting('peak_epoch', 1)}")
     if cfg.peak >= cfg.epochs:
         raise ConfigError(
             f"peak-epoch ({cfg.peak}) must come before the last epoch ({cfg.epochs}): "

@@ -129,7 +129,7 @@ def _read_torchvision(data_dir: str) -> tuple[Split, Split]:
     from .outputs import make_dirs, remove_empty
 
     try:  # the folders made are removed again if the download fails
-        created = make_dirs(Path(data_dir), "download folder", voice.say("data dir"))
+        created = make_dirs(Path(data_dir), voice.setting("data_dir"), voice.say("data dir"))
     except ConfigError as e:
         raise DataError(str(e)) from None
     try:

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from . import voice
 from .config import Config, ConfigError
 from .model import ResNet9
 from .schedule import scheduler as lr_scheduler
@@ -81,7 +82,7 @@ def resolve_device(name: str = "auto") -> torch.device:
     if name not in has:
         raise ConfigError(f"unknown device {name!r}; use auto, cuda, mps or cpu")
     if not has[name]:
-        raise ConfigError(f"device {name} was asked for but is not available on this machine; use --device auto or cpu")
+        raise ConfigError(f"device {name} was asked for but is not available on this machine; use {voice.setting('device', 'auto')} or 'cpu'")
     return torch.device(name)
 
 
@@ -156,7 +157,7 @@ def start_run(cfg: Config) -> torch.device:
     device = resolve_device(cfg.device)
     if cfg.precision == "fp16" and device.type == "cpu":
         raise ConfigError("precision fp16 on the CPU has no fast kernels (an epoch took 190x as long as fp32 when "
-                          "measured: 358 s against 2.7 s on 200 images); use --precision auto or fp32")
+                          f"measured: 358 s against 2.7 s on 200 images); use {voice.setting('precision', 'auto')} or 'fp32'")
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     seed_everything(cfg.seed)

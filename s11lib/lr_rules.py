@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import voice
 from .config import MIN_FINDER_ITERS
 
 MIN_POINTS = MIN_FINDER_ITERS  # fewer usable points give no curve to read
@@ -49,8 +50,12 @@ MAX_SPAN = 500.0  # LRMAX / LRMIN above this is suspect (0.004 / 0.4 spans 100, 
 SPREAD_WARN = 2.0  # several range tests whose LRMAX differ by more than this factor earn a warning
 LIBRARY_SMOOTH = 0.05  # torch-lr-finder's default smooth_f (exponential smoothing), for the steepest rule
 FASTAI_BETA = 0.98  # fastai's Recorder smooths the loss with this beta (debiased), for valley and minimum
-TRUST_HINT = ("give the pair yourself: --min-lr and --max-lr, or LR_MIN, LR_MAX in the notebook (0.004 and 0.4 "
-              "train this net: Page's peak, 0.4, and a hundredth of it)")
+PAGES_PEAK = "0.004 and 0.4 train this net: Page's peak, 0.4, and a hundredth of it"
+
+
+def trust_hint() -> str:
+    """What to do about a pair that cannot be trusted, in the reader's words (``voice``)."""
+    return f"{voice.say('pair')} ({PAGES_PEAK})"
 
 
 @dataclass(frozen=True)
@@ -195,7 +200,7 @@ def read_curve(lrs: Sequence[float], losses: Sequence[float], rule: str = "diver
     smoothed[:usable] = smooth(losses[:usable])
 
     def result(lr_min: float, lr_max: float, note: str, *, trusted: bool, doubts: tuple[str, ...] = ()) -> RangeTest:
-        distrust = () if trusted else (f"{note}; this LRMIN/LRMAX pair cannot be trusted: {TRUST_HINT}",)
+        distrust = () if trusted else (f"{note}; this LRMIN/LRMAX pair cannot be trusted: {trust_hint()}",)
         return RangeTest(lrs, losses, smoothed, float(lr_min), float(lr_max), note, trusted, distrust + doubts, rule)
 
     went_nan = f"; the loss became NaN at LR {lrs[usable]:.3g}" if usable < len(losses) else ""
@@ -238,10 +243,10 @@ def read_curve(lrs: Sequence[float], losses: Sequence[float], rule: str = "diver
     doubts = []
     if lr_min <= lrs[1]:
         doubts.append(f"LRMIN {lr_min:.3g} is at the sweep's start: the loss was already falling there, so LRMIN "
-                      f"may be lower than the curve shows (lower --finder-start-lr, or {TRUST_HINT})")
+                      f"may be lower than the curve shows (lower {voice.setting('finder_start_lr')}, or {trust_hint()})")
     if lr_max / lr_min > MAX_SPAN:
         doubts.append(f"LRMAX {lr_max:.3g} is {lr_max / lr_min:.0f}x LRMIN {lr_min:.3g}, more than "
-                      f"{MAX_SPAN:g}x: the curve is probably too short or too noisy ({TRUST_HINT})")
+                      f"{MAX_SPAN:g}x: the curve is probably too short or too noisy ({trust_hint()})")
     return result(lr_min, lr_max, note, trusted=True, doubts=tuple(doubts))
 
 

@@ -214,7 +214,7 @@ def hold_lock(out: Path):
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             lock.close()
-            raise ConfigError(f"another run is writing into {out} right now; wait for it or pass another --out") from None
+            raise ConfigError(f"another run is writing into {out} right now; wait for it, or {voice.say('elsewhere')}") from None
         except OSError as e:  # ENOLCK, EOPNOTSUPP...: this file system keeps no locks
             print(f"warning: {out} is on a file system without locks ({e.strerror or e}): nothing keeps a second run "
                   "from writing into it at the same time", file=sys.stderr)

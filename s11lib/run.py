@@ -37,7 +37,7 @@ from .engine import fit as fit_cycle
 from .gradcam import gradcam, overlay
 from .loaders import DeviceLoader, loader_state, make_loaders, set_loader_state
 from .lr_finder import find_lrs as run_range_tests
-from .lr_rules import FoundLR, LRSearch, median_pair, read_curve
+from .lr_rules import PAGES_PEAK, FoundLR, LRSearch, median_pair, read_curve
 from .mistakes import (Misclassified, confusion_matrix, find_misclassified, most_confused, per_class_accuracy,
                        per_class_table)
 from .model import count_parameters
@@ -127,7 +127,7 @@ def choose_lrs(cfg: Config, search: LRSearch | None) -> tuple[float, float]:
     if not search.trusted:
         shown = "; ".join(dict.fromkeys(t.note for t in search.tests if not t.trusted))
         raise UntrustedLRs(f"the LR range test cannot be trusted ({shown}), so nothing was trained: {voice.say('lrs')} "
-                           "(0.004 and 0.4 train this net: Page's peak, 0.4, and a hundredth of it)")
+                           f"({PAGES_PEAK})")
     lr_min = FoundLR(search.lr_min, search, cfg) if cfg.min_lr is None else cfg.min_lr
     lr_max = FoundLR(search.lr_max, search, cfg) if cfg.max_lr is None else cfg.max_lr
     if lr_min >= lr_max:

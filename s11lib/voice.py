@@ -17,6 +17,9 @@ HINTS = {
     "lrs": {CLI: "pass --min-lr and --max-lr",
             PYTHON: "pass min_lr and max_lr",
             NOTEBOOK: "set LR_MIN, LR_MAX in the cell after the range test and run on from there"},
+    "pair": {CLI: "give the pair yourself with --min-lr and --max-lr",
+             PYTHON: "give the pair yourself with min_lr and max_lr",
+             NOTEBOOK: "give the pair yourself: LR_MIN, LR_MAX in the cell after the range test"},
     "lrs both": {CLI: "give both --min-lr and --max-lr",
                  PYTHON: "give both min_lr and max_lr",
                  NOTEBOOK: "set both LR_MIN and LR_MAX in the cell after the range test"},
@@ -43,6 +46,12 @@ HINTS = {
     "continue": {CLI: "train --resume continues it",
                  PYTHON: "python -m s11lib train --resume continues it",
                  NOTEBOOK: "rerun its training cell to continue it"},
+    "elsewhere": {CLI: "pass another --out",
+                  PYTHON: "pass another out",
+                  NOTEBOOK: "set S11_RUN to another folder and rerun from the parameters cell"},
+    "lower": {CLI: "Try a lower --max-lr",
+              PYTHON: "Try a lower max_lr",
+              NOTEBOOK: "Try a lower LR_MAX in the cell after the range test"},
     "again": {CLI: "the same command starts it again",
               PYTHON: "the same call starts it again",
               NOTEBOOK: "rerun the cell to start it again"},
@@ -74,6 +83,15 @@ def speaking(where: str):
 
 def current() -> str:
     return _call.get() or _kernel[0]
+
+
+def setting(name: str, value=None) -> str:
+    """A Config field as the reader sets it: ``--peak-epoch 1`` on the command line, ``peak_epoch=1`` in Python
+    and in the notebook's config cell."""
+    if current() == CLI:
+        flag = "--" + name.replace("_", "-")
+        return flag if value is None else f"{flag} {value}"
+    return name if value is None else f"{name}={value!r}"
 
 
 def say(name: str, **fields) -> str:

@@ -153,11 +153,27 @@ def test_an_interrupted_repeat_goes_on_where_it_stopped(tmp_path, sources, inter
 
 
 # 8. the notebook's words in the notebook
-def test_the_messages_name_the_notebooks_knobs_too():
-    from s11lib.lr_rules import TRUST_HINT
+def test_each_place_gets_its_own_words_for_the_same_advice():
+    """The same hint in the command line's flags, Python's keywords and the notebook's variables and cells;
+    no flag where the reader has none."""
+    from s11lib import voice
+    from s11lib.config import Config, ConfigError, validate
+    from s11lib.lr_rules import trust_hint
 
-    assert "LR_MIN, LR_MAX" in TRUST_HINT and "--min-lr" in TRUST_HINT
-    assert "S11_DATA" in Path(__file__).resolve().parents[1].joinpath("s11lib", "datasets.py").read_text()
+    said = {}
+    for where in (voice.CLI, voice.PYTHON, voice.NOTEBOOK):
+        with voice.speaking(where):
+            with pytest.raises(ConfigError) as e:
+                validate(Config(epochs=1))
+            said[where] = (trust_hint(), str(e.value), voice.say("no data"), voice.say("resume", out="runs/a"))
+    assert said[voice.CLI][0].startswith("give the pair yourself with --min-lr and --max-lr (0.004 and 0.4")
+    assert said[voice.CLI][1].endswith("so the shortest run is --epochs 2 --peak-epoch 1")
+    assert said[voice.PYTHON][1].endswith("so the shortest run is epochs=2 peak_epoch=1")
+    assert said[voice.NOTEBOOK][0].startswith("give the pair yourself: LR_MIN, LR_MAX in the cell after the range test")
+    assert said[voice.NOTEBOOK][2].startswith("set S11_DATA") and said[voice.NOTEBOOK][3] == \
+        "rerun the training cell to continue it"
+    for where in (voice.PYTHON, voice.NOTEBOOK):
+        assert not [s for s in said[where] if "--" in s.replace("python -m s11lib train --resume", "")], said[where]
 
 
 # 9, 10. one line for every error

@@ -109,7 +109,7 @@ def test_installed_outside_the_checkout_it_answers_and_trains(wheel, learnable, 
 def test_the_python_api_imports_no_torch_until_called_and_runs_the_clis_jobs(learnable, tmp_path):
     probe = ("import sys, s11lib; print(sorted(m for m in ('torch', 'ray', 'albumentations') if m in sys.modules), "
              "[n for n in dir(s11lib) if not n.startswith('_')])")
-    assert run(sys.executable, "-c", probe, cwd=ROOT).stdout == "[] ['find_lr', 'sweep', 'train']\n"
+    assert run(sys.executable, "-c", probe, cwd=ROOT).stdout == "[] ['find_lr', 'predict', 'sweep', 'train']\n"
     import signal
 
     import s11lib
