@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU evidence in ONE device call that cannot lose its results (issues 18 and 19).
+# The GPU evidence in ONE device call that cannot lose its results.
 #
 #   bash bench/gpu_plan.sh OUT          # on the GPU machine: OUT is the device tool's $OUT
 #

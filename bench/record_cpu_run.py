@@ -1,6 +1,6 @@
 """The record of a long CPU run that was paused and resumed: its files, and each epoch's seconds net of the pauses.
 
-    python bench/record_cpu_run.py TRY LOGS RESULTS   # e.g. /root/s11-full/runs/try-1 /root/s11-full bench/results/2026-12-02-cpu-fp32
+    python bench/record_cpu_run.py TRY LOGS RESULTS   # e.g. WORK/runs/try-1 WORK bench/results/2026-12-02-cpu-fp32
 
 TRY is the notebook's (or ``train``'s) run folder; a finished one has metrics.json, an unfinished one is
 read from its checkpoint (a dry run: RESULTS then gets only epochs.csv and the logs). LOGS holds what the

@@ -4,16 +4,19 @@
 #   page      Page's schedule in our code: LR 0 -> 0.4 at the end of epoch 5 -> 0 at epoch 24, seed 1
 #   default   our recipe with the notebook's defaults (LRs found, --precision auto), seeds 2 and 3
 #   step      He et al.'s step schedule at LR 0.1, 24 epochs, seed 1
+#   notebook  the notebook executed on the full data with its defaults, its paths relative (the committed
+#             notebook's outputs): DATA linked as ../shared/data/cifar10-jpeg.tar.gz beside the clone, its
+#             run directory runs/notebook inside the clone, the executed copy WORK/executed-N.ipynb
 #
 #   bash bench/side_by_side.sh WORK DATA [STEP ...]     (run from a clone pinned at one commit)
 #
 # WORK is the folder every run writes into (keep it outside the clone); DATA the CIFAR-10 source
-# (`--data`). With no STEP, all four in the order above. Run the same command again after an
+# (`--data`). With no STEP, the first four in the order above. Run the same command again after an
 # interruption: a finished step is skipped, a run with a checkpoint continues from its last epoch,
 # a peer seed with a record is kept. Each start and end goes to WORK/starts.txt, each step's output
 # to WORK/log-STEP.txt. Everything runs at nice 19.
 set -uo pipefail
-[ $# -ge 2 ] || { echo "usage: bash bench/side_by_side.sh WORK DATA [peer|page|default|step ...]" >&2; exit 2; }
+[ $# -ge 2 ] || { echo "usage: bash bench/side_by_side.sh WORK DATA [peer|page|default|step|notebook ...]" >&2; exit 2; }
 work=$(realpath -m "$1"); data=$(realpath -m "$2"); shift 2
 steps=("${@:-peer page default step}")
 read -r -a steps <<< "${steps[*]}"
@@ -34,6 +37,21 @@ train() {  # NAME ARGS...: train into WORK/NAME, or continue it from its checkpo
   fi
 }
 
+notebook() {  # the notebook top to bottom; run again, it reads its range test back and continues its try
+  local copy="$clone/../shared/data/cifar10-jpeg.tar.gz" n
+  [ -e "$copy" ] || { mkdir -p "$(dirname "$copy")" && ln -s "$data" "$copy"; }
+  n=$(( $(grep -c '^start .* notebook ' "$work/starts.txt") ))
+  S11_DATA=../shared/data/cifar10-jpeg.tar.gz S11_RUN=runs/notebook \
+    nice -n 19 python bench/execute_notebook.py "$work/executed-$n.ipynb" &
+  local child=$!
+  for _ in $(seq 120); do  # the kernel starts in a session of its own: put its group at nice 19 too
+    sleep 5
+    for pid in $(pgrep -f ipykernel_launcher); do echo 19 > "/proc/$pid/autogroup" 2>/dev/null; done
+    pgrep -f ipykernel_launcher > /dev/null && break
+  done
+  wait $child
+}
+
 for step in "${steps[@]}"; do
   note start "$step at $commit on $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores"
   case $step in
@@ -41,7 +59,8 @@ for step in "${steps[@]}"; do
     page) train page --min-lr 0 --max-lr 0.4 --seed 1 ;;
     default) nice -n 19 python -m s11lib train --data "$data" --repeat 2 --seed 2 --out "$work/default" ;;
     step) train step --schedule step --max-lr 0.1 --min-lr 0.001 --seed 1 ;;
-    *) echo "unknown step $step: peer, page, default or step" >&2; note end "$step: unknown"; exit 2 ;;
+    notebook) notebook ;;
+    *) echo "unknown step $step: peer, page, default, step or notebook" >&2; note end "$step: unknown"; exit 2 ;;
   esac >> "$work/log-$step.txt" 2>&1
   rc=$?
   note end "$step: exit $rc"

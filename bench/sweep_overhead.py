@@ -1,5 +1,5 @@
 """What a sweep's run costs beyond its training, run here and through a local Ray, and how the
-driver's memory grows with the number of runs (issues 24 and 25). Prints a table and one JSON
+driver's memory grows with the number of runs. Prints a table and one JSON
 line per sweep; each sweep runs in a process of its own.
 
     PYTHONPATH=. python bench/sweep_overhead.py --data ../shared/data/cifar10-jpeg.tar.gz --runs 2 6

@@ -30,10 +30,25 @@ def test_no_issue_numbers_in_the_code_tests_or_docs():
     import re
 
     files = [*sorted(PACKAGE.glob("*.py")), *sorted((ROOT / "tests").glob("*.py")), ROOT / "README.md",
-             *sorted((ROOT / "docs").glob("*.md"))]
+             *sorted((ROOT / "docs").glob("*.md")), *BENCH_PAGES]
     named = [f"{p.relative_to(ROOT)}:{i}" for p in files if p.name != "test_layout.py"
              for i, line in enumerate(p.read_text().splitlines(), 1) if re.search(ISSUE, line, flags=re.I)]
     assert named == []
+
+
+BENCH_PAGES = [p for p in sorted((ROOT / "bench").rglob("*")) if p.suffix in (".py", ".sh", ".md")]  # results' raw
+# outputs (.txt, .log, .json, .csv) print the paths their machine had: records, kept as printed
+MACHINE_PATH = r"(?<![\w.~$])/(?:root|work|home|Users)/"  # a machine's own folders (/tmp is everyone's)
+
+
+def test_bench_holds_no_machine_paths_and_its_results_folders_hold_records_only():
+    import re
+
+    named = [f"{p.relative_to(ROOT)}:{i}" for p in [*BENCH_PAGES, ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+             for i, line in enumerate(p.read_text().splitlines(), 1) if re.search(MACHINE_PATH, line)]
+    assert named == []
+    scripts = [p.relative_to(ROOT) for p in (ROOT / "bench" / "results").rglob("*") if p.suffix in (".py", ".sh")]
+    assert scripts == []
 
 
 def test_no_function_is_named_like_a_module_its_file_imports():
