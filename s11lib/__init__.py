@@ -14,26 +14,9 @@ prints. Importing s11lib imports neither torch nor anything heavy: a call does.
 
 from pathlib import Path as _Path
 
+from ._meta import version as _version  # light: the standard library only
+
 __all__ = ["__version__", "find_lr", "predict", "sweep", "train"]
-
-
-def _version() -> str:
-    """This package's version: its checkout's pyproject.toml (run from a clone, or installed editable), else
-    what pip installed; a bare copy of the folder (Colab's upload) has neither."""
-    pyproject = _Path(__file__).resolve().parents[1] / "pyproject.toml"
-    if pyproject.is_file():
-        import tomllib
-
-        project = tomllib.loads(pyproject.read_text()).get("project", {})
-        if project.get("name") == "s11lib":
-            return project["version"]
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("s11lib")
-    except PackageNotFoundError:
-        return "0+unknown"
-
 
 __version__ = _version()
 

@@ -3,7 +3,8 @@
 Flags are generated from ``Config``'s fields (help text from their comments), so a flag
 cannot drift from the field it sets. Arguments are parsed and checked before torch and the
 other heavy libraries are imported, so ``--help`` and a typo answer at once. The work itself
-is ``run.py``'s, what each command does around it ``commands.py``'s; this module parses,
+is ``training.py``'s and the steps it takes (``steps.py``, ``range_tests.py``), what each command does around it
+``commands.py``'s; this module parses,
 dispatches and maps errors to exit statuses: a sweep that measured nothing 1, bad input 2, a
 diverged run 3, an interrupted one 130, each with one ``error:`` line.
 """

@@ -22,15 +22,15 @@ def cmd_train(cfg: Config, out: Path, overwrite: bool = False, lr_from: Path | N
     from .outputs import claimed
 
     check_source(cfg.data)  # before torch is imported: a mistyped path answers at once
-    from . import run
+    from . import range_tests, training
 
     search = None
     if lr_from is not None:
-        search = run.saved_search(lr_from, cfg)
+        search = range_tests.saved_search(lr_from, cfg)
         print(f"the range test of {lr_from}, read back (not run again): LRMIN {search.lr_min:.4g}, "
               f"LRMAX {search.lr_max:.4g} ({search.note})")
     with claimed(out, overwrite=overwrite) as folder:
-        m = run.train_job(cfg, folder, search=search)
+        m = training.train_job(cfg, folder, search=search)
     finished(f"wrote {', '.join(folder.written)} to {folder.path}")
     return m
 
@@ -38,7 +38,7 @@ def cmd_train(cfg: Config, out: Path, overwrite: bool = False, lr_from: Path | N
 def cmd_resume(path: Path, overrides: dict) -> dict:
     """Continue the run in ``path`` (a run folder or its checkpoint.pt) from its checkpoint, with its own config;
     a checkpoint of every epoch whose run stopped before metrics.json is scored and drawn."""
-    from . import checkpoint, run
+    from . import checkpoint, training
     from .checkpoint import CheckpointError
     from .outputs import checkpoint_file, claimed, readable
 
@@ -52,7 +52,7 @@ def cmd_resume(path: Path, overrides: dict) -> dict:
         raise CheckpointError(f"{ckpt_path} holds a sweep point's weights alone (no optimizer or random state), which "
                               "cannot be resumed; the point's row is in its sweep's sweep.csv")
     with claimed(ckpt_path.parent, resume=True) as folder:
-        m = run.train_job(cfg, folder, resume=ckpt)
+        m = training.train_job(cfg, folder, resume=ckpt)
     finished(f"wrote {', '.join(folder.written)} to {folder.path}")
     return m
 
@@ -68,12 +68,12 @@ def cmd_repeat(cfg: Config, out: Path, repeat: int, overwrite: bool = False) -> 
     from .outputs import claimed
 
     check_source(cfg.data)  # before torch is imported: a mistyped path answers at once
-    from . import run
+    from . import training
     from .engine import resolve_device
 
     resolve_device(cfg.device)
     with claimed(out, overwrite=overwrite, goes_on=("repeat-unfinished",)) as folder:  # an interrupted one goes on
-        summary = run.repeat_job(cfg, folder, repeat, overwrite=overwrite)
+        summary = training.repeat_job(cfg, folder, repeat, overwrite=overwrite)
     finished(f"{repeat} seeds: test accuracy {', '.join(f'{a:.2f}' for a in summary['test_accuracy'])}; "
           f"median {summary['median']:.2f}%, mean {summary['mean']:.2f}%, std {summary['std']:.2f}; "
           f"with flip TTA median {summary['median_tta']:.2f}%")
@@ -85,10 +85,10 @@ def cmd_find_lr(cfg: Config, out: Path, overwrite: bool = False):
     from .outputs import claimed
 
     check_source(cfg.data)  # before torch is imported: a mistyped path answers at once
-    from . import run
+    from . import range_tests
 
     with claimed(out, overwrite=overwrite) as folder:
-        search = run.find_lr_job(cfg, folder)
+        search = range_tests.find_lr_job(cfg, folder)
     finished(f"wrote {', '.join(folder.written)} to {folder.path}")
     return search
 
@@ -117,7 +117,7 @@ def cmd_gradcam(args: argparse.Namespace) -> None:
     from .outputs import checkpoint_file, figure_path, make_dirs, remove_empty
 
     figure_path(args.out)  # a wrong --out is refused before the checkpoint (and torch) is loaded
-    from . import checkpoint, run
+    from . import checkpoint, gradcam
     from .datasets import check_source
 
     path = checkpoint_file(args.checkpoint)
@@ -128,7 +128,7 @@ def cmd_gradcam(args: argparse.Namespace) -> None:
     cfg = dataclasses.replace(cfg, device=args.device, data=data_source)
     created = make_dirs(figure_path(args.out).parent)
     try:
-        run.gradcam_job(cfg, ckpt, path, args.out, layer=args.gradcam_layer or cfg.gradcam_layer, target=args.target)
+        gradcam.gradcam_job(cfg, ckpt, path, args.out, layer=args.gradcam_layer or cfg.gradcam_layer, target=args.target)
     except BaseException:
         remove_empty(created)
         raise
@@ -237,7 +237,7 @@ def cmd_summary(folder: Path | None = None) -> None:
         raise ConfigError(f"{folder} holds a sweep that has finished no run yet ({len(runs)} run folders started, "
                           "0 done); run its sweep command again to go on")
     elif kind in ("finished", "point", "unfinished") and (folder / "metrics.json").is_file():  # unfinished: damaged
-        from .run import REPORTED, report
+        from .records import REPORTED, report
 
         fix = (f"rewrite it from its checkpoint with: python -m s11lib train --resume {folder}"
                if (folder / "checkpoint.pt").exists() else "its checkpoint is gone, so only a new run can replace it")

@@ -7,17 +7,13 @@ range test, ``augmented_figure`` for the training samples.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from . import plots
 from .augment import augmented_samples
 from .config import Config
 from .lr_rules import LRSearch
-
-if TYPE_CHECKING:
-    from .run import Results, State
+from .steps import Results, State
 
 
 def lr_figure(search: LRSearch):

@@ -269,7 +269,7 @@ class FoundLR(float):
     a plain float."""
 
     search: LRSearch
-    cfg: object  # the Config the pair was chosen for (``run.choose_lrs``)
+    cfg: object  # the Config the pair was chosen for (``range_tests.choose_lrs``)
 
     def __new__(cls, value: float, search: LRSearch, cfg=None) -> FoundLR:
         lr = super().__new__(cls, value)

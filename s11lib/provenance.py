@@ -13,6 +13,8 @@ import platform
 import subprocess
 from pathlib import Path
 
+from ._meta import version
+
 PACKAGE = Path(__file__).resolve().parent
 
 
@@ -38,9 +40,7 @@ def commit() -> str | None:
 
 def code() -> dict:
     """{"s11lib_version", "commit"}: the code a record comes from (a Ray driver passes its own to its tasks)."""
-    from . import __version__
-
-    return {"s11lib_version": __version__, "commit": commit()}
+    return {"s11lib_version": version(), "commit": commit()}
 
 
 def cpu_model() -> str:

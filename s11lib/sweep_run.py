@@ -30,15 +30,15 @@ CONNECT_SECONDS = 30.0  # how long a Ray cluster at --ray ADDRESS has to answer 
 def find_pair(base: Config, data, out: Path) -> dict:
     """Run the range test for the found points on ``data`` and keep it in ``out`` (lr_finder.json,
     with the host it ran on, and lr_finder.png); returns {"lr_min", "lr_max", "trusted", "note", "host"}."""
-    from . import run
+    from . import range_tests, steps
     from .outputs import RunFolder
 
     try:
-        state = run.prepare(base, data)
-        search = run.find_lrs(state)
+        state = steps.prepare(base, data)
+        search = range_tests.search_lrs(state)
     except KeyboardInterrupt:
         raise Interrupted(f"interrupted while running the LR range test; {voice.say('again')}") from None
-    run.write_search(RunFolder(out), base, search, host=socket.gethostname())
+    range_tests.write_search(RunFolder(out), base, search, host=socket.gethostname())
     return saved_pair(out)
 
 
@@ -93,12 +93,12 @@ def point_dir(out: Path, point: Point, seed: int) -> Path:
 
 
 def run_point(point: Point, seed: int, out: Path, data=None, code: dict | None = None) -> dict:
-    """One seed of one point into ``out``/<point>/seed-S: the train job (``run.seed_job``, light),
+    """One seed of one point into ``out``/<point>/seed-S: the train job (``training.seed_job``, light),
     resumed when an interrupted run of it is there (the runners ask ``kept_row`` first, so a finished
     one never gets here); a run that diverges is a row too. A finished point keeps its weights, not
     the optimizer's state (``checkpoint.slim``), and its row (with the host it ran on) in point.json.
     ``code``: the code to record (a Ray driver's), by default this checkout's."""
-    from . import checkpoint, provenance, run
+    from . import checkpoint, provenance, training
     from .datasets import load_cifar10
 
     folder = point_dir(out, point, seed)
@@ -107,7 +107,7 @@ def run_point(point: Point, seed: int, out: Path, data=None, code: dict | None =
     data = data if data is not None else load_cifar10(cfg.data, data_dir=cfg.data_dir, subset=cfg.subset)
     row = {**base_row(point, seed), "commit": code["commit"], "host": socket.gethostname()}
     try:
-        row.update(_done(run.seed_job(cfg, folder, data, light=True, code=code)))
+        row.update(_done(training.seed_job(cfg, folder, data, light=True, code=code)))
     except Diverged as e:
         row.update(status="diverged", diverged=True, test_accuracy=_last_accuracy(folder), note=str(e))
         folder.mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,7 @@ so that rerunning a cell shows, continues or adds a try instead of overwriting o
     trial = train(state, run_dir, lr_min, lr_max)   # this config and pair: shown, continued, or trained anew
     print(table(run_dir)); plots.tries(curves(run_dir))
 
-A try's folder is what ``s11 train`` writes (``run.train_job``: the same files, a checkpoint after
+A try's folder is what ``s11 train`` writes (``training.train_job``: the same files, a checkpoint after
 every epoch), and a range test's what ``s11 find-lr`` writes, so ``train --resume``, ``gradcam`` and
 ``summary`` read them too. The pair a try trains at is recorded as it came: found by the range test
 (``lr_rule`` and the test's note in metrics.json, lr_finder.json beside it) or given (``lr_rule`` null).
@@ -55,23 +55,23 @@ def range_test(state, run_dir: Path) -> LRSearch:
     or a fresh one on a new model and loaders of the config's seed, whatever ran before in this process,
     saved as ``find-lr`` saves it. Kept in ``state.search`` for ``train``; returns it.
     """
-    from . import run
+    from . import range_tests
 
     refuse_file(Path(run_dir), "run directory")
     for folder in numbered(run_dir, RANGE_TEST):
         try:
-            search = run.saved_search(folder, state.cfg)
+            search = range_tests.saved_search(folder, state.cfg)
         except InputError:  # none there, another config's, or read otherwise by this version's rules
             continue
         print(f"the saved range test of this config, {folder} (it took {search.seconds:.0f} s): "
               f"LRMIN {search.lr_min:.4g}, LRMAX {search.lr_max:.4g} ({search.note}); delete that folder to run it again")
         for warning in search.warnings:
             print(f"warning: LR range test: {warning}")
-        run.use_search(state, search)
+        range_tests.use_search(state, search)
         return search
     with claimed(_new_folder(run_dir, RANGE_TEST)) as folder:
-        search = run.find_lr_job(state.cfg, folder, state.data)
-    run.use_search(state, search)
+        search = range_tests.find_lr_job(state.cfg, folder, state.data)
+    range_tests.use_search(state, search)
     return search
 
 
@@ -80,7 +80,7 @@ def pair_config(cfg: Config, search: LRSearch | None, lr_min: float, lr_max: flo
     test when the pair is the one that test gives ``cfg``; else ``cfg`` with the pair given. The test is the
     one the pair carries (``choose_lrs`` returns ``FoundLR``s, which keep it through a rerun of the data
     cell), else ``search``, the state's."""
-    from .run import choose_lrs
+    from .range_tests import choose_lrs
 
     carried = {id(v.search): v for v in (lr_min, lr_max) if isinstance(v, FoundLR)}
     if len(carried) == 1:  # the test the pair was found by, when it is a test of this config's
@@ -124,7 +124,7 @@ def train(state, run_dir: Path, lr_min: float, lr_max: float) -> Try:
     an unfinished one continues from its last checkpoint; otherwise a new folder, trained as ``s11 train``
     trains (on ``state.data``, a fresh model of the seed). The pair is recorded as found when it is the
     range test's (``state.search``, from ``range_test``), else as given."""
-    from . import run
+    from . import records, training
     from .figures import lr_source
 
     refuse_file(Path(run_dir), "run directory")
@@ -137,7 +137,7 @@ def train(state, run_dir: Path, lr_min: float, lr_max: float) -> Try:
         done = finished(folder, cfg)
         if done is not None:
             print(f"{folder.name} ({folder}) finished this config and pair earlier: shown, not trained again "
-                  "(delete its folder to train it again)\n" + run.report(done))
+                  "(delete its folder to train it again)\n" + records.report(done))
             return Try(folder, cfg, done, "shown")
         ckpt = unfinished(folder, cfg)
         if ckpt is None and (folder / "checkpoint.pt").is_file():
@@ -151,11 +151,11 @@ def train(state, run_dir: Path, lr_min: float, lr_max: float) -> Try:
         if ckpt is not None:
             print(f"{folder.name} ({folder}): continuing after epoch {ckpt['epoch']} of {cfg.epochs}")
             with claimed(folder, resume=True) as claim:
-                m = run.train_job(cfg, claim, state.data, resume=ckpt)
+                m = training.train_job(cfg, claim, state.data, resume=ckpt)
             return Try(folder, cfg, m, f"continued after epoch {ckpt['epoch']}")
     with claimed(_new_folder(run_dir, TRY)) as claim:
         print(f"{claim.path.name}: a new try at LRMIN {lr_min:.4g}, LRMAX {lr_max:.4g} ({source}), into {claim.path}")
-        m = run.train_job(cfg, claim, state.data, search=search)
+        m = training.train_job(cfg, claim, state.data, search=search)
     return Try(claim.path, cfg, m, "trained")
 
 

@@ -123,11 +123,14 @@ def test_find_lr_prints_both_lrs(tmp_path, sources, capsys):
     assert main(["find-lr", "--data", str(sources["folder"]), "--out", str(tmp_path), "--finder-iters", "6",
                  "--batch-size", "25", "--workers", "0", "--device", "cpu", "--no-progress"]) == 0
     out, err = capsys.readouterr()
-    assert "LRMIN" in out and "LRMAX" in out
     assert err.count("cannot be trusted") == 1, err  # random images: a flat curve, said once (it was said twice)
     saved = json.loads((tmp_path / "lr_finder.json").read_text())
+    assert out.splitlines()[:2] == [f"LRMIN {saved['lr_min']:.4g}", f"LRMAX {saved['lr_max']:.4g}"]  # the pair it saved
     assert len(saved["tests"][0]["lrs"]) == len(saved["tests"][0]["losses"]) == 6 and saved["lr_min"] < saved["lr_max"]
-    assert (tmp_path / "lr_finder.png").exists()
+    from PIL import Image
+
+    with Image.open(tmp_path / "lr_finder.png") as png:
+        assert png.format == "PNG" and min(png.size) > 100
 
 
 def test_zigzag_and_summary(tmp_path, capsys):
@@ -173,11 +176,11 @@ def test_repeat_trains_each_seed_and_reports_the_spread(tmp_path, sources):
 def test_lr_from_with_another_rule_reads_the_saved_curve_with_it(trained, learnable, tmp_path, capsys, monkeypatch):
     """--lr-rule valley with --lr-from a test read by diverge: no range test runs; the pair is valley's reading of
     the saved curve, and the record says which rule read it and from where."""
-    from s11lib import run as job
+    from s11lib import lr_rules, range_tests
 
-    monkeypatch.setattr(job, "run_range_tests", lambda *a, **k: pytest.fail("the range test ran again"))
+    monkeypatch.setattr(range_tests, "find_lrs", lambda *a, **k: pytest.fail("the range test ran again"))
     saved = json.loads((trained / "lr_finder.json").read_text())
-    valley = job.read_curve(saved["tests"][0]["lrs"], saved["tests"][0]["losses"], "valley")
+    valley = lr_rules.read_curve(saved["tests"][0]["lrs"], saved["tests"][0]["losses"], "valley")
     args = ["train", "--data", str(learnable), "--out", str(tmp_path / "run"), "--lr-from", str(trained),
             *LEARNABLE_RUN, "--lr-rule", "valley"]
     assert valley.trusted and main(args) == 0  # valley reads the learnable data's curve (LRMAX 0.0139)

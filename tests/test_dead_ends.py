@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from s11lib import figures, run
+from s11lib import figures, range_tests, training
 from s11lib.cli import build_parser, main
 from s11lib.config import ConfigError
 from s11lib.engine import Diverging
@@ -76,7 +76,7 @@ def test_ctrl_c_during_the_range_test_leaves_nothing(tmp_path, learnable, capsys
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(run, "run_range_tests", interrupted)
+    monkeypatch.setattr(range_tests, "find_lrs", interrupted)
     (tmp_path / "o").mkdir()  # a folder the user made: kept, emptied of this run's files
     code = main(["train", "--data", str(learnable), "--out", str(tmp_path / "o"), "--finder-iters", "8", *TINY])
     one_error(code, capsys.readouterr().err, "interrupted while running the LR range test", expected=130)
@@ -215,18 +215,38 @@ def test_a_bad_data_dir_is_named_not_blamed_on_the_internet(data_dir, message, t
 # 12. the checkpoint a diverged run names holds its last healthy epoch (a diverged epoch is never kept)
 def test_a_diverged_run_names_its_last_good_checkpoint(tmp_path):
     folder, e = RunFolder(tmp_path), Diverging("the test loss became NaN or infinite in epoch 2", 2)
-    said = run.diverged_message(e, folder, {"epoch": 1})
+    said = training.diverged_message(e, folder, {"epoch": 1})
     assert said == (f"the test loss became NaN or infinite in epoch 2; the last good checkpoint (epoch 1) is "
                     f"{tmp_path / 'checkpoint.pt'}. Try a lower --max-lr")
-    assert "no epoch finished, so there is no checkpoint" in run.diverged_message(e, folder, {"epoch": 0})
+    assert "no epoch finished, so there is no checkpoint" in training.diverged_message(e, folder, {"epoch": 0})
 
 
 # 13. "highest loss first", as the order really is
 def test_mistakes_are_called_what_they_are_sorted_by():
-    from s11lib import config, plots
+    """The misclassified figures' titles name the order their images are in: by loss, or class by class."""
+    from s11lib import config
+    from s11lib.datasets import Split
+    from s11lib.mistakes import find_misclassified
 
-    assert "highest loss first" in figures.order(config.Config()) and "confident" not in figures.order(config.Config())
-    assert "confident" not in plots.misclassified.__defaults__[-1]
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(10), 6)
+    test = Split(np.zeros((60, 32, 32, 3), np.uint8), labels)
+    outputs = {"preds": (labels + 1) % 10, "probs": rng.random(60), "losses": rng.random(60)}  # all wrong
+
+    def by_loss(mis):
+        return list(mis.losses) == sorted(mis.losses, reverse=True)
+
+    def class_by_class(mis):  # the worst of each class, then the second worst of each, ...
+        firsts = mis.labels[:10]
+        return sorted(firsts) == list(range(10)) and all(
+            list(mis.losses[mis.labels == c]) == sorted(mis.losses[mis.labels == c], reverse=True) for c in range(10))
+
+    holds = {"highest loss first": by_loss, "the worst of each class in turn": class_by_class}
+    for by_class in (False, True):
+        cfg = config.Config(misclassified_by_class=by_class)
+        mis = find_misclassified(test, outputs, spread=cfg.misclassified_by_class)
+        assert holds[figures.order(cfg)](mis), figures.order(cfg)
+        assert not holds["highest loss first" if by_class else "the worst of each class in turn"](mis)
 
 
 # 14. help

@@ -104,7 +104,7 @@ def test_the_true_class_map_targets_the_true_class():
 
 
 def test_no_module_imports_pytorch_grad_cam_before_a_map_is_drawn():
-    """pytorch_grad_cam imports scikit-learn, SciPy and torchvision (5 s of 9 to import s11lib.run on a 2-core
+    """pytorch_grad_cam imports scikit-learn, SciPy and torchvision (5 s of 9 to import the train job on a 2-core
     CPU): a range test, a sweep, a run that stops early and a notebook that shows a saved try pay none of it."""
     import ast
     from pathlib import Path

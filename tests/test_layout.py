@@ -23,7 +23,8 @@ def test_the_cli_is_flags_dispatch_and_exit_statuses_and_nothing_imports_it():
 
 
 ROOT = PACKAGE.parent
-ISSUE = r"\bissues? \d|(?<![\w&])#\d"  # "issue 24", "issues 24 and 25", "#24": the tracker's words
+ISSUE = r"\bissues? \d|(?<![\w&])#\d(?!\d*-)"  # "issue 24", "issues 24 and 25", "#24": the tracker's words
+# ("#1-full-24-epoch-job": a page's anchor, not an issue)
 
 
 def test_no_issue_numbers_in_the_code_tests_or_docs():
@@ -121,3 +122,31 @@ def test_a_folder_the_test_processes_share_is_made_once_and_anew_after_a_failed_
     for t in threads:
         t.join()
     assert made == [tmp_path / "x", tmp_path / "y"]
+
+
+def imports_of(path: Path) -> set[str]:
+    """The s11lib modules ``path`` imports, anywhere in it (a lazy import inside a function counts too)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            found |= {node.module.split(".")[0]} if node.module else {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("s11lib."):
+            found.add(node.module.split(".")[1])
+    return found - {path.stem}
+
+
+def test_no_module_is_over_400_lines_and_no_import_circle():
+    modules = {p.stem: p for p in PACKAGE.glob("*.py")}
+    assert [p.name for p in modules.values() if len(p.read_text().splitlines()) > 400] == []
+    graph = {name: imports_of(path) & set(modules) for name, path in modules.items()}
+
+    def circle_from(start: str, path: list[str]) -> list[str] | None:
+        for nxt in sorted(graph[path[-1]]):
+            if nxt == start:
+                return [*path, nxt]
+            if nxt not in path and (found := circle_from(start, [*path, nxt])):
+                return found
+        return None
+
+    circles = [c for name in sorted(graph) if (c := circle_from(name, [name]))]
+    assert circles == []

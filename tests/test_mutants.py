@@ -18,9 +18,22 @@ def test_every_row_names_a_file_code_and_test_that_exist():
     assert done.stdout.endswith(f"{len(mutants.MUTATIONS)} rows checked, 0 broken\n")
 
 
-def test_only_a_failing_test_is_a_catch():
-    assert [mutants.verdict(code) for code in (0, 1)] == ["MISSED", "CAUGHT"]
-    assert all(mutants.verdict(code).startswith("BROKEN") for code in (2, 3, 4, 5))
+def test_only_a_failing_test_is_a_catch(tmp_path):
+    """pytest run for real on a test that passes, one that fails, one whose file does not import, one that does
+    not exist and a file with no test: only the failing one is CAUGHT; what could not run is BROKEN, never a catch."""
+    (tmp_path / "test_cases.py").write_text("def test_passes():\n    pass\n\n\ndef test_fails():\n    assert False\n")
+    (tmp_path / "test_broken.py").write_text("import no_such_module_anywhere\n\n\ndef test_x():\n    pass\n")
+    (tmp_path / "test_empty.py").write_text("X = 1\n")
+
+    def pytest_says(spec: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", spec],
+                              cwd=tmp_path, capture_output=True, text=True)
+        return mutants.verdict(done.returncode)
+
+    said = [pytest_says(s) for s in ("test_cases.py::test_passes", "test_cases.py::test_fails", "test_broken.py",
+                                     "test_cases.py::test_gone", "test_empty.py")]
+    assert said[:2] == ["MISSED", "CAUGHT"]
+    assert said[2:] == ["BROKEN (pytest exit 2)", "BROKEN (pytest exit 4)", "BROKEN (pytest exit 5)"]
 
 
 def test_a_row_whose_file_code_or_test_is_gone_is_broken():
@@ -48,7 +61,7 @@ def test_a_tree_a_killed_run_left_mutated_is_refused(monkeypatch, capsys):
 
     def git_says_dirty(args, **kwargs):
         if args[:2] == ["git", "status"]:
-            return subprocess.CompletedProcess(args, 0, stdout=" M s11lib/run.py\n", stderr="")
+            return subprocess.CompletedProcess(args, 0, stdout=" M s11lib/training.py\n", stderr="")
         return real(args, **kwargs)
 
     monkeypatch.setattr(subprocess, "run", git_says_dirty)

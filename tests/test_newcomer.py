@@ -14,7 +14,9 @@ import pytest
 import torch
 
 import s11lib.checkpoint as checkpoint
-import s11lib.run as job
+import s11lib.gradcam as gradcam_module
+import s11lib.range_tests as range_tests
+import s11lib.steps as steps
 from conftest import HANG
 from s11lib.cli import main
 from s11lib.outputs import LOCK
@@ -125,7 +127,8 @@ def test_an_interrupt_says_what_it_stopped_and_what_was_kept(where, said, kept, 
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
 
-    target = {"data": (job, "load_cifar10"), "range test": (job, "run_range_tests"), "gradcam": (job, "gradcam")}[where]
+    target = {"data": (steps, "load_cifar10"), "range test": (range_tests, "find_lrs"),
+              "gradcam": (gradcam_module, "gradcam")}[where]
     monkeypatch.setattr(*target, interrupt)
     out = tmp_path / "run"
     lrs = [] if where == "range test" else LRS
@@ -148,7 +151,7 @@ def test_a_run_whose_gradcam_failed_is_unfinished_and_its_resume_draws_without_t
     def broken(*args, **kwargs):
         raise RuntimeError("operator torchvision::nms does not exist")
 
-    monkeypatch.setattr(job, "gradcam", broken)
+    monkeypatch.setattr(gradcam_module, "gradcam", broken)
     out = tmp_path / "run"
     with pytest.raises(RuntimeError, match="nms"):
         main(["train", "--data", str(sources["tar.gz"]), "--out", str(out), *LRS, *FAST])
@@ -219,7 +222,7 @@ def test_a_torchvision_that_does_not_work_with_torch_is_one_line_before_any_work
     out = tmp_path / "run"
     done = subprocess.run([sys.executable, "-m", "s11lib", "train", "--data", str(sources["tar.gz"]), "--out", str(out),
                            *LRS, *FAST], capture_output=True, text=True, timeout=HANG,
-                          env={**os.environ, "PYTHONPATH": f"{tmp_path / 'site'}{os.pathsep}{Path(job.__file__).parents[1]}"})
+                          env={**os.environ, "PYTHONPATH": f"{tmp_path / 'site'}{os.pathsep}{Path(steps.__file__).parents[1]}"})
     assert done.returncode == 2, done.stderr[-2000:]
     assert done.stderr.strip().count("\n") == 0 and "does not work with torch" in done.stderr
     assert "(operator torchvision::nms does not exist)" in done.stderr and not out.exists()

@@ -178,7 +178,7 @@ def test_the_notebooks_failing_cells_name_its_cells_and_variables_not_flags(offl
     Ctrl-C during training each say what to do in the notebook: which variable to set, which cell to rerun."""
     monkeypatch.setenv("JUPYTER_PATH", str(kernel_here(tmp_path / "jupyter")))
     cells = [c.source for c in nbformat.read(NOTEBOOK, as_version=4).cells if c.cell_type == "code"]
-    prepare = next(i for i, c in enumerate(cells) if c.startswith("state = run.prepare(cfg)"))
+    prepare = next(i for i, c in enumerate(cells) if c.startswith("state = steps.prepare(cfg)"))
     typed, train = next(i for i, c in enumerate(cells) if c.startswith("# LR_MIN, LR_MAX = ")), \
         next(i for i, c in enumerate(cells) if "tries.train" in c)
     table = next(i for i, c in enumerate(cells) if "tries.table" in c)
@@ -207,8 +207,11 @@ def test_the_notebooks_failing_cells_name_its_cells_and_variables_not_flags(offl
             time.sleep(0.1)
         kernel.km.interrupt_kernel()
         stopped = kernel.said("", msg_id=msg_id).splitlines()[-1]
-        assert stopped == (f"ERROR Interrupted: interrupted while training; {run_dir / 'try-1' / 'checkpoint.pt'} holds "
-                           "epoch 1 of 2; rerun the training cell to continue it"), stopped
+        kept = re.escape(str(run_dir / "try-1" / "checkpoint.pt"))  # a loaded machine may be past epoch 2 by then
+        assert re.fullmatch(rf"ERROR Interrupted: interrupted while training; {kept} holds epoch 1 of 2; rerun the "
+                            r"training cell to continue it|ERROR Interrupted: interrupted while [\w ]+; training had "
+                            rf"finished: {kept} holds all 2 epochs; rerun the training cell to score it and draw its "
+                            r"figures", stopped), stopped
         assert kernel.run(cells[table]).splitlines()[1].endswith("unfinished: rerun its training cell to continue it")
         kernel.run(f"RUN_DIR = Path({str(a_file)!r})")
         for cell in (cells[train], cells[table]):

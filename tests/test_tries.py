@@ -13,7 +13,7 @@ import types
 import pytest
 import torch
 
-from s11lib import engine, figures, provenance, run, tries
+from s11lib import engine, figures, lr_rules, provenance, range_tests, records, steps, training, tries
 from s11lib.cli import main
 from s11lib.config import Config, Interrupted
 
@@ -30,17 +30,16 @@ def learnable_config(data) -> Config:
 
 @pytest.fixture(scope="module")
 def state(learnable):
-    return run.prepare(learnable_config(learnable))
+    return steps.prepare(learnable_config(learnable))
 
 
 @pytest.fixture(scope="module")
 def notebook(state, tmp_path_factory):
-    """The run directory, what each step returned and said, and the schedule titles drawn."""
+    """The run directory, and what each step returned and said."""
     d = tmp_path_factory.mktemp("tries")
-    titles, epochs = [], []
-    real_epoch, real_cycle = engine.train_one_epoch, figures.plots.one_cycle
+    epochs = []
+    real_epoch = engine.train_one_epoch
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(figures.plots, "one_cycle", lambda *a, **k: titles.append(k["title"]) or real_cycle(*a, **k))
         search = tries.range_test(state, d)
         found = tries.train(state, d, search.lr_min, search.lr_max)
 
@@ -56,10 +55,10 @@ def notebook(state, tmp_path_factory):
         mp.setattr(engine, "train_one_epoch", real_epoch)
         midway = tries.tried(d)
         continued = tries.train(state, d, *GIVEN)
-        mp.setattr(run, "train_job", lambda *a, **k: pytest.fail("a finished try was trained again"))
+        mp.setattr(training, "train_job", lambda *a, **k: pytest.fail("a finished try was trained again"))
         shown = tries.train(state, d, *GIVEN)
     return types.SimpleNamespace(dir=d, search=search, found=found, midway=midway, continued=continued, shown=shown,
-                                 titles=titles, state=state)
+                                 state=state)
 
 
 def test_the_range_test_is_a_fresh_nets_whatever_ran_before(state, notebook, tmp_path):
@@ -98,10 +97,13 @@ def test_a_typed_pair_is_recorded_as_given_and_trains_beside_the_found_one(state
     assert (m2["lr_rule"], m2["lr_finder_note"], m2["min_lr"], m2["max_lr"]) == (None, None, *GIVEN)
     assert not (typed.folder / "lr_finder.json").exists()
     assert json.loads((typed.folder / "metrics.json").read_text()) == m2
-    assert notebook.titles == [
-        f"One cycle: LR per batch\nLRMIN {search.lr_min:.3g}, LRMAX {search.lr_max:.3g}, found by the LR range test "
-        "(diverge rule)", "One cycle: LR per batch\nLRMIN 0.002, LRMAX 0.04, given"]
-    assert "LRMIN 0.002, LRMAX 0.04, given\n" in run.report(m2)
+    steps_per_epoch = len(state.train_loader)
+    drawn = [figures.planned_cycle(state.cfg, steps_per_epoch, lo, hi, tries.pair_source(state, lo, hi)).get_title()
+             for lo, hi in ((search.lr_min, search.lr_max), GIVEN)]  # the notebook's planned-cycle cell, per pair
+    assert drawn == [
+        f"One cycle: the planned LR per batch\nLRMIN {search.lr_min:.3g}, LRMAX {search.lr_max:.3g}, found by the LR "
+        "range test (diverge rule)", "One cycle: the planned LR per batch\nLRMIN 0.002, LRMAX 0.04, given"]
+    assert "LRMIN 0.002, LRMAX 0.04, given\n" in records.report(m2)
     assert tries.pair_source(state, *GIVEN) == "given"
     assert tries.pair_source(state, search.lr_min, search.lr_max) == "found by the LR range test (diverge rule)"
 
@@ -109,11 +111,11 @@ def test_a_typed_pair_is_recorded_as_given_and_trains_beside_the_found_one(state
 def test_a_found_pair_stays_found_when_the_data_cell_runs_again(learnable, notebook, monkeypatch):
     """The notebook's cells in their order, then the data cell again: a fresh state holds no range test, yet
     the pair the range-test cell chose still says where it came from, so its finished try is shown."""
-    lr_min, lr_max = run.choose_lrs(notebook.state.cfg, notebook.search)  # the range-test cell's LR_MIN, LR_MAX
+    lr_min, lr_max = range_tests.choose_lrs(notebook.state.cfg, notebook.search)  # the range-test cell's LR_MIN, LR_MAX
     assert isinstance(lr_min, float) and (lr_min, lr_max) == (notebook.search.lr_min, notebook.search.lr_max)
-    fresh = run.prepare(learnable_config(learnable))  # the data cell, run again
+    fresh = steps.prepare(learnable_config(learnable))  # the data cell, run again
     assert fresh.search is None
-    monkeypatch.setattr(run, "train_job", lambda *a, **k: pytest.fail("a finished try was trained again"))
+    monkeypatch.setattr(training, "train_job", lambda *a, **k: pytest.fail("a finished try was trained again"))
     again = tries.train(fresh, notebook.dir, lr_min, lr_max)
     assert again.how == "shown" and again.folder == notebook.found.folder
     assert tries.pair_source(fresh, lr_min, lr_max) == "found by the LR range test (diverge rule)"
@@ -205,7 +207,7 @@ def test_a_try_whose_checkpoint_was_cut_short_is_said_not_silently_trained_anew(
     (d / "try-2" / "metrics.json").unlink()
     ckpt = d / "try-2" / "checkpoint.pt"
     ckpt.write_bytes(ckpt.read_bytes()[:1000])
-    with pytest.raises(run.InputError, match=r"^try-2 trained this config and pair, but cannot be continued: checkpoint "
+    with pytest.raises(tries.InputError, match=r"^try-2 trained this config and pair, but cannot be continued: checkpoint "
                        r".* cannot be read .*; delete .*try-2 and run this cell again"):
         tries.train(state, d, *GIVEN)
     assert [p.name for p in tries.numbered(d, tries.TRY)] == ["try-1", "try-2"]
@@ -218,12 +220,12 @@ def test_a_change_of_rule_alone_reads_the_saved_curve_again_instead_of_running_a
                                                                                        monkeypatch):
     """Every rule is a function of the saved curve: `lr_rule="valley"` in the config cell reads range-test-1's
     curve with that rule, in the notebook (no range-test-2, no second test run) and with train --lr-from."""
-    monkeypatch.setattr(run, "run_range_tests", lambda *a, **k: pytest.fail("the range test ran again"))
+    monkeypatch.setattr(range_tests, "find_lrs", lambda *a, **k: pytest.fail("the range test ran again"))
     valley = dataclasses.replace(state, cfg=dataclasses.replace(state.cfg, lr_rule="valley"), search=None)
     search = tries.range_test(valley, notebook.dir)
     assert [p.name for p in tries.numbered(notebook.dir, tries.RANGE_TEST)] == ["range-test-1"]
     saved = json.loads((notebook.dir / "range-test-1" / "lr_finder.json").read_text())
-    again = [run.read_curve(t["lrs"], t["losses"], "valley") for t in saved["tests"]]
+    again = [lr_rules.read_curve(t["lrs"], t["losses"], "valley") for t in saved["tests"]]
     assert (search.lr_min, search.lr_max) == (again[0].lr_min, again[0].lr_max)
     assert saved["rule"] == "diverge" and search.note.endswith(
         f"(the valley rule, read from the saved curve of {notebook.dir / 'range-test-1'}, which the diverge rule had read)")
@@ -237,7 +239,7 @@ def test_a_try_whose_gradcam_failed_finishes_when_its_cell_runs_again_without_tr
     for name in ("metrics.json", "gradcam.png", "gradcam_pairs.png"):
         (d / "try-1" / name).unlink()
     monkeypatch.setattr(engine, "train_one_epoch", lambda *a, **k: pytest.fail("the try was trained again"))
-    again = tries.train(state, d, *run.choose_lrs(state.cfg, notebook.search))
+    again = tries.train(state, d, *range_tests.choose_lrs(state.cfg, notebook.search))
     assert again.folder == d / "try-1" and again.how == "continued after epoch 2"
     assert (d / "try-1" / "gradcam.png").stat().st_size > 0
     assert again.metrics["test_accuracy"] == notebook.found.metrics["test_accuracy"]
