@@ -107,13 +107,17 @@ def test_fit_returns_one_row_per_epoch_and_every_batch_lr():
     assert set(run["history"][0]) == {"epoch", "lr", "train_loss", "train_acc", "test_loss", "test_acc", "seconds"}
 
 
-def test_devices_and_precision():
+def test_devices_and_precision(monkeypatch):
     assert resolve_device("cpu") == torch.device("cpu")
     assert autocast_dtype("bf16", torch.device("cpu")) is torch.bfloat16
     assert autocast_dtype("fp32", torch.device("cpu")) is None
-    if not torch.cuda.is_available():
-        with pytest.raises(ConfigError, match="not available"):
-            resolve_device("cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # a machine without CUDA, wherever this runs
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    with pytest.raises(ConfigError, match="device cuda was asked for but is not available on this machine"):
+        resolve_device("cuda")
+    assert resolve_device("auto") == torch.device("cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # and one with it: auto takes it
+    assert resolve_device("auto") == torch.device("cuda") == resolve_device("cuda")
 
 
 @pytest.mark.parametrize("flags, native", [

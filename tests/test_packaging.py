@@ -50,9 +50,17 @@ def run(*args, cwd, env=None, timeout=HANG) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
+    """The wheel pip builds from this checkout, after an earlier build left a module the checkout no longer has
+    (``build/`` is where setuptools builds, and it is kept between builds)."""
     out = tmp_path_factory.mktemp("wheel")
-    done = run(sys.executable, "-m", "pip", "wheel", ROOT, "--no-deps", "--no-build-isolation", "-q", "-w", out,
-               cwd=out)
+    stale = ROOT / "build" / "lib" / "s11lib" / "deleted_since.py"
+    stale.parent.mkdir(parents=True, exist_ok=True)
+    stale.write_text("# a module of an earlier build\n")
+    try:
+        done = run(sys.executable, "-m", "pip", "wheel", ROOT, "--no-deps", "--no-build-isolation", "-q", "-w", out,
+                   cwd=out)
+    finally:
+        stale.unlink(missing_ok=True)
     assert done.returncode == 0, done.stderr
     [built] = out.glob("s11lib-*.whl")
     return built

@@ -13,11 +13,15 @@ HISTORY = [
 ]
 
 
-def test_zigzag_draws_the_curve_given():
-    it, lrs = np.arange(5), np.array([0.1, 0.2, 0.3, 0.2, 0.1])
-    ax = plots.zigzag(it, lrs)
-    assert isinstance(ax, Axes)
-    np.testing.assert_array_equal(ax.lines[0].get_ydata(), lrs)
+def test_zigzag_draws_the_triangle_between_the_bounds_its_peaks_at_odd_step_sizes():
+    from s11lib.schedule import zigzag_corners
+
+    ax = plots.zigzag(*zigzag_corners(lr_min=0.004, lr_max=0.4, step_size=500, cycles=3))  # as `s11 zigzag` draws it
+    assert isinstance(ax, Axes) and (ax.get_xlabel(), ax.get_ylabel()) == ("iteration", "learning rate")
+    (line,) = ax.lines
+    assert line.get_xdata().tolist() == [0, 500, 1000, 1500, 2000, 2500, 3000]
+    assert line.get_ydata().tolist() == [0.004, 0.4, 0.004, 0.4, 0.004, 0.4, 0.004]
+    plt.close(ax.figure)
 
 
 def test_lr_range_marks_lrmin_and_lrmax():
@@ -149,9 +153,16 @@ def test_a_run_that_diverged_in_its_first_epoch_is_drawn_inside_the_axes_at_its_
     assert list(ax.get_xticks()) == [0.05, 0.4, 50.0]
 
 
-def test_sweep_colors_are_one_per_schedule_and_length():
+def test_sweep_colors_are_a_hue_per_schedule_darker_for_longer_runs_and_the_same_in_every_figure():
+    import colorsys
+
     colors = plots.sweep_colors({("one-cycle", 2), ("one-cycle", 4), ("step", 2), ("step", 4)})
-    assert len(set(colors.values())) == 4
+    hls = {k: colorsys.rgb_to_hls(*c[:3]) for k, c in colors.items()}
+    for schedule in ("one-cycle", "step"):
+        assert hls[(schedule, 4)][1] < hls[(schedule, 2)][1]  # longer: darker
+        assert abs(hls[(schedule, 4)][0] - hls[(schedule, 2)][0]) < 0.05  # one hue
+    assert abs(hls[("one-cycle", 2)][0] - hls[("step", 2)][0]) > 0.1  # schedules apart
+    assert plots.sweep_colors({("one-cycle", 2), ("one-cycle", 4)}) == {k: colors[k] for k in [("one-cycle", 2), ("one-cycle", 4)]}
 
 
 def test_sweep_curves_start_at_epoch_1_and_draw_the_found_pair_dashed():

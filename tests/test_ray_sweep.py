@@ -91,7 +91,11 @@ def test_a_wrong_token_is_refused_before_the_sweep_touches_anything(ray_cluster,
                       "--ray-timeout", "4", "--overwrite", env={"RAY_AUTH_TOKEN": "not-the-token"})
     assert refused.returncode == 2 and refused.stderr.startswith(
         f"error: no Ray cluster answers at {ray_cluster.address} within 4 s"), refused.stderr
+    assert "refused this machine's token" in refused.stderr  # Ray does not say so itself: the join only hangs
     assert [p.name for p in tmp_path.iterdir()] == ["sweep_config.json"]  # refused before it touched anything
+    from s11lib.ray_sweep import probe
+
+    assert probe(ray_cluster.address, timeout=60)["CPU"] >= 1  # the same address with the right token: it was the token
 
 
 def test_a_sweep_whose_every_run_failed_exits_non_zero_without_an_empty_figure(ray_cluster, tmp_path, capsys):
