@@ -70,7 +70,7 @@ pack() {  # pack FILE PATH...: those PATHs under the work folder that exist into
   tar -C "$work" --exclude=checkpoint.pt -czf "$work/$file" "${found[@]}" && mv "$work/$file" "$out/$file"
 }
 record() {  # summary.json of every group so far
-  "$python" bench/record.py "$work/runs" "$work/results" --log "$out/log.txt" >/dev/null \
+  "$python" bench/record.py gpu "$work/runs" "$work/results" --log "$out/log.txt" >/dev/null \
     && cp "$work/results/summary.json" "$out/summary.json"
 }
 group() {  # group NAME LIMIT FLAGS...: SEEDS seeds of the whole job on the decoded data, then the record

@@ -22,7 +22,6 @@ import airbench_peer  # noqa: E402
 import notebook_outputs  # noqa: E402
 import profile_epoch  # noqa: E402
 import record  # noqa: E402
-import record_cpu_run  # noqa: E402
 
 from conftest import HANG, NarrowResNet9, narrow_env
 from s11lib import provenance  # noqa: E402
@@ -188,7 +187,6 @@ def paused_run(tmp_path, epoch_2_end="2026-12-03T00:40:00Z"):
     for name in ("lr_finder.json", "config.json"):
         (run / name).write_text(name)
     (logs / "starts.txt").write_text("start 1\n")
-    (logs / "go.sh").write_text("python bench/execute_notebook.py\n")
     (logs / "pauses.txt").write_text("paused 23:20:00\nresumed 23:25:00\npaused 00:15:00\nresumed 00:35:00\n"
                                      "paused 00:41:00\npaused 00:41:10\nresumed 00:41:30\n")
     (logs / "checkpoints.txt").write_text(f"epoch 2 checkpoint written {epoch_2_end} (by hand)\n")
@@ -197,7 +195,7 @@ def paused_run(tmp_path, epoch_2_end="2026-12-03T00:40:00Z"):
 
 def test_a_paused_runs_epochs_are_counted_net_of_the_pauses_inside_them(tmp_path):
     run, logs = paused_run(tmp_path)
-    record_cpu_run.main(run, logs, tmp_path / "results")
+    record.record_cpu(run, logs, tmp_path / "results")
     rows = list(csv.DictReader(open(tmp_path / "results" / "epochs.csv")))
     assert [(r["began"], r["ended"], r["end_from"]) for r in rows] == [
         ("2026-12-02T23:00:00Z", "2026-12-02T23:10:00Z", "from its start"),
@@ -205,14 +203,13 @@ def test_a_paused_runs_epochs_are_counted_net_of_the_pauses_inside_them(tmp_path
         ("2026-12-03T00:40:00Z", "2026-12-03T00:41:40Z", "from its start")]
     assert [(r["paused_seconds"], r["net_seconds"]) for r in rows] == [("0.0", "600.0"), ("1200.0", "600.0"), ("30.0", "70.0")]
     assert sorted(p.name for p in (tmp_path / "results").iterdir()) == sorted(
-        ["epochs.csv", "metrics.json", "history.csv", "lr_finder.json", "config.json", "starts.txt", "pauses.txt", "checkpoints.txt",
-         "go.sh"])
+        ["epochs.csv", "metrics.json", "history.csv", "lr_finder.json", "config.json", "starts.txt", "pauses.txt", "checkpoints.txt"])
 
 
 def test_an_epoch_end_that_disagrees_with_its_start_is_refused(tmp_path):
     run, logs = paused_run(tmp_path, epoch_2_end="2026-12-03T00:45:00Z")
     with pytest.raises(ValueError, match="epoch 2 would have begun at 00:15:00, its start says 00:10:00"):
-        record_cpu_run.main(run, logs, tmp_path / "results")
+        record.record_cpu(run, logs, tmp_path / "results")
 
 
 def test_an_executed_notebooks_outputs_go_to_the_cells_with_its_ids_and_changed_code_is_named():

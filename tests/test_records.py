@@ -1,5 +1,5 @@
 """The numbers README, bench/RESULTS.md and the committed notebook give for the full runs are the ones their
-records hold (bench/results/, written by bench/record_cpu_run.py from each run's own files): a number copied
+records hold (bench/results/, written by bench/record.py from each run's own files): a number copied
 by hand into a page is checked against the file it was copied from."""
 
 from __future__ import annotations
