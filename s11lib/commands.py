@@ -31,7 +31,7 @@ def cmd_train(cfg: Config, out: Path, overwrite: bool = False, lr_from: Path | N
               f"LRMAX {search.lr_max:.4g} ({search.note})")
     with claimed(out, overwrite=overwrite) as folder:
         m = training.train_job(cfg, folder, search=search)
-    finished(f"wrote {', '.join(folder.written)} to {folder.path}")
+    last_line(f"wrote {', '.join(folder.written)} to {folder.path}")
     return m
 
 
@@ -53,7 +53,7 @@ def cmd_resume(path: Path, overrides: dict) -> dict:
                               "cannot be resumed; the point's row is in its sweep's sweep.csv")
     with claimed(ckpt_path.parent, resume=True) as folder:
         m = training.train_job(cfg, folder, resume=ckpt)
-    finished(f"wrote {', '.join(folder.written)} to {folder.path}")
+    last_line(f"wrote {', '.join(folder.written)} to {folder.path}")
     return m
 
 
@@ -74,7 +74,7 @@ def cmd_repeat(cfg: Config, out: Path, repeat: int, overwrite: bool = False) -> 
     resolve_device(cfg.device)
     with claimed(out, overwrite=overwrite, goes_on=("repeat-unfinished",)) as folder:  # an interrupted one goes on
         summary = training.repeat_job(cfg, folder, repeat, overwrite=overwrite)
-    finished(f"{repeat} seeds: test accuracy {', '.join(f'{a:.2f}' for a in summary['test_accuracy'])}; "
+    last_line(f"{repeat} seeds: test accuracy {', '.join(f'{a:.2f}' for a in summary['test_accuracy'])}; "
           f"median {summary['median']:.2f}%, mean {summary['mean']:.2f}%, std {summary['std']:.2f}; "
           f"with flip TTA median {summary['median_tta']:.2f}%")
     return summary
@@ -89,7 +89,7 @@ def cmd_find_lr(cfg: Config, out: Path, overwrite: bool = False):
 
     with claimed(out, overwrite=overwrite) as folder:
         search = range_tests.find_lr_job(cfg, folder)
-    finished(f"wrote {', '.join(folder.written)} to {folder.path}")
+    last_line(f"wrote {', '.join(folder.written)} to {folder.path}")
     return search
 
 
@@ -137,12 +137,10 @@ def cmd_gradcam(args: argparse.Namespace) -> None:
 def cmd_predict(run: Path, images: list[Path], out: Path | None, device: str = "auto") -> list:
     """The trained net of ``run`` on ``images``: a line each (top 3 classes), and the figure into ``out``."""
     from .outputs import figure_path, make_dirs, remove_empty
-    from .inference import predict, read_image, report
+    from .inference import predict, report
 
     if out is not None:
         figure_path(out)
-    for image in images:  # a file that is not an image is refused before torch and the checkpoint are loaded
-        read_image(image)
     predictions = predict(run, images, device=device)
     print(report(predictions))
     if out is not None:
@@ -154,7 +152,7 @@ def cmd_predict(run: Path, images: list[Path], out: Path | None, device: str = "
         except BaseException:
             remove_empty(created)
             raise
-        finished(f"wrote {out} (each image at 32x32 beside the GradCAM map of its top class)")
+        last_line(f"wrote {out} (each image at 32x32 beside the GradCAM map of its top class)")
     return predictions
 
 
@@ -190,7 +188,7 @@ def cmd_sweep(given: dict, out: Path, lists: dict, *, seeds: int = 1, found: boo
         print(note)
     rows = sweep_run.run_sweep(base, out, **spans, seeds=seeds, found=found, overwrite=overwrite, max_runs=max_runs,
                     runner=runner)
-    finished(sweep_report.table(rows))
+    last_line(sweep_report.table(rows))
     return rows
 
 
@@ -213,7 +211,7 @@ def cmd_summary(folder: Path | None = None) -> None:
     a range test's pair, a folder of runs' table (the notebook's tries); or one line saying which
     other case it met and what works there."""
     from . import tries
-    from .outputs import POINT_ROW, REPEATS, held, read_record
+    from .outputs import POINT_ROW, REPEATS, contents, read_record
 
     if folder is None:
         from .model import ResNet9, summary
@@ -224,7 +222,7 @@ def cmd_summary(folder: Path | None = None) -> None:
         raise ConfigError(f"no such path: {folder}; pass a sweep's --out or a run folder")
     if not folder.is_dir():
         raise ConfigError(f"{folder} is a file; pass a sweep's --out or a run folder")
-    kind = (held(folder) or ("nothing", ""))[0]
+    kind = (contents(folder) or ("nothing", ""))[0]
     if kind == "sweep" and (folder / "sweep.json").is_file():
         from .sweep_report import check_measured, table
 
@@ -267,7 +265,7 @@ def cmd_summary(folder: Path | None = None) -> None:
         raise ConfigError(f"{folder} holds no sweep, run or range test that summary reads")
 
 
-def finished(line: str) -> None:
+def last_line(line: str) -> None:
     """A command's last line: its work is done and written, so a Ctrl-C from here on is ignored
     (until the exit, or until ``main`` or ``api_call`` restores the handler when called in-process):
     a late one landed in the teardown and printed a traceback or a wrong "interrupted" line."""

@@ -71,6 +71,10 @@ def predict(run: str | Path, images, top: int = 3, device: str = "auto") -> list
         InputError: a file that is not an image (checked for all before the checkpoint is read), or a
             checkpoint that is missing or not from ``train``.
     """
+    paths = [Path(p) for p in ([images] if isinstance(images, (str, Path)) else images)]
+    if not paths:
+        raise InputError("no image given; give the paths of image files (PNG, JPEG, ...)")
+    read = [read_image(p) for p in paths]  # every file checked before torch and the checkpoint are loaded
     import torch
 
     from . import checkpoint
@@ -79,10 +83,6 @@ def predict(run: str | Path, images, top: int = 3, device: str = "auto") -> list
     from .gradcam import gradcam, overlay
     from .outputs import checkpoint_file
 
-    paths = [Path(p) for p in ([images] if isinstance(images, (str, Path)) else images)]
-    if not paths:
-        raise InputError("no image given; give the paths of image files (PNG, JPEG, ...)")
-    read = [read_image(p) for p in paths]
     pixels = np.stack([r[0] for r in read])
     path = checkpoint_file(Path(run))
     ckpt = checkpoint.load(path)

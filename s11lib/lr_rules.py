@@ -6,8 +6,8 @@ which shifts the curve to higher LRs), the sweep is cut where the smoothed loss 
 rises clearly above its running minimum (``first_rise``) or turns NaN, and a curve that
 cannot answer (too few points, flat, or falling to the sweep's end) gives a fallback pair
 that is marked untrusted, whatever the rule. On a healthy curve (it fell, then turned up)
-each rule reads its own pair (README, "How LRMIN and LRMAX are found"; the rules side by
-side on real curves are in bench/RESULTS.md):
+each rule reads its own pair (docs/lr-range-test.md; the rules side by side on real curves are in
+bench/RESULTS.md):
 
 * ``diverge`` (default): LRMIN where the loss starts to fall (it has fallen by
   ``FALL_FRACTION`` of its drop); LRMAX half the LR at which the sweep diverges, where the

@@ -33,7 +33,7 @@ class ResNet9(nn.Module):
 
     Returns logits times ``logit_scale``; the softmax lives in the loss
     (``nn.CrossEntropyLoss``). Page scales by 0.125 so that the untrained net starts near
-    ln(10) instead of at a loss twice as high (README, "Logit scale"). ``width`` is the prep layer's
+    ln(10) instead of at a loss twice as high (docs/model-and-figures.md, "Logit scale"). ``width`` is the prep layer's
     channels (64), which the others double; the tests train a narrower net in-process.
     """
 

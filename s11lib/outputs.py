@@ -159,7 +159,7 @@ def _run_folders(out: Path) -> list[Path]:
     return [p for p in sorted(out.iterdir()) if p.is_dir() and (p / "config.json").is_file()] if out.is_dir() else []
 
 
-def held(out: Path) -> tuple[str, str] | None:
+def contents(out: Path) -> tuple[str, str] | None:
     """What ``out`` holds of a command's: (kind, the words that say it), or None when nothing.
 
     Kinds: "sweep", "repeat" (finished), "repeat-unfinished" (seed folders, no repeats.json yet),
@@ -230,14 +230,14 @@ def hold_lock(out: Path):
 @contextlib.contextmanager
 def claimed(out: Path, *, overwrite: bool = False, resume: bool = False, goes_on: tuple[str, ...] = ()):
     """Hold ``out`` for one run: created, locked against a second run at the same time, and
-    refused when it already holds a command's result (``held``), unless resuming it, unless it is a
+    refused when it already holds a command's result (``contents``), unless resuming it, unless it is a
     kind of result this command ``goes_on`` with, or with ``overwrite``, which first removes every
     file and run folder of it. Yields a ``RunFolder``."""
     created = make_dirs(out)
     try:
         lock = hold_lock(out)
         try:
-            there = held(out)
+            there = contents(out)
             if there is not None and not resume and there[0] not in goes_on:
                 if not overwrite:
                     raise ConfigError(refusal(out, there[1], there[0]))

@@ -2,8 +2,8 @@
 the device's name, torch's threads). Every metrics.json and every sweep row carries them, so a
 number can be traced to what produced it.
 
-Threads belong to the record because on the CPU they change the sums: the same sweep point gave
-17.5% locally with 2 threads and 25.0% as a 1-CPU Ray task (docs/sweeps.md).
+Threads belong to the record: on the CPU they change the sums, and so the numbers (docs/sweeps.md has one
+sweep point at 2 threads and at 1).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from .outputs import read_record
 
 PRESET = {"max_lr": (0.05, 0.1, 0.2, 0.4, 0.8, 1.6), "schedule": ("one-cycle", "step"), "epochs": (24,)}
 MIN_LR_DIV = 100.0  # a grid point's LRMIN is LRMAX / 100 (0.004 at Page's peak 0.4) unless --min-lr is given
-# More runs than this is a typo until said otherwise (--max-runs): README's largest sweep, 120 runs of ten seeds, is
+# More runs than this is a typo until said otherwise (--max-runs): docs/cluster.md's largest sweep, 120 runs of ten seeds, is
 # half an hour on one H200; 1,000 runs of 24 epochs are some 4 H200-hours (15 s a run) and months on a 2-core CPU.
 MAX_RUNS = 1000
 GRID_FIELDS = ("max_lr", "schedule", "epochs", "peak_epoch")  # the grid's own: between runs of one OUT they may change

@@ -221,8 +221,8 @@ def sweep_job(base: Config, out: Path, points: list[Point], *, seeds: int = 1, f
                   + (f" on {row['host']}" if row.get("host") else "")
                   + (", kept from an earlier run" if done <= len(kept) else "") + f"; {left} left{eta}")
     except (KeyboardInterrupt, Interrupted):
-        kept = sum((r["point"], r["seed"]) in ours and r["status"] in MEASURED for r in rows)
-        raise Interrupted(f"interrupted after {kept} of {len(todo)} runs; the finished runs and the interrupted "
+        measured = sum((r["point"], r["seed"]) in ours and r["status"] in MEASURED for r in rows)
+        raise Interrupted(f"interrupted after {measured} of {len(todo)} runs; the finished runs and the interrupted "
                           f"one's last epoch are kept in {out}: the same command goes on where it stopped") from None
     print(f"sweep: {len(todo)} runs in {time.perf_counter() - t0:.0f}s")
     return write(out, rows)

@@ -23,7 +23,7 @@ from pathlib import Path
 from . import voice
 from .config import Config, InputError
 from .lr_rules import FoundLR, LRSearch
-from .outputs import claimed, finished, held, range_test_differences, refuse_file, same_run, saved_config, unfinished
+from .outputs import claimed, contents, finished, range_test_differences, refuse_file, same_run, saved_config, unfinished
 
 TRY, RANGE_TEST = "try", "range-test"  # folder names: try-1, try-2, ...; range-test-1, ...
 
@@ -188,7 +188,7 @@ def _status(folder: Path, finished_run: bool) -> str:
 
 
 def run_folders(run_dir: Path, *kinds: str) -> list[Path]:
-    """The run folders in ``run_dir`` that hold one of ``kinds`` (``outputs.held``), try-2 before try-10; none
+    """The run folders in ``run_dir`` that hold one of ``kinds`` (``outputs.contents``), try-2 before try-10; none
     in a folder not made yet.
 
     Raises:
@@ -201,7 +201,7 @@ def run_folders(run_dir: Path, *kinds: str) -> list[Path]:
     def natural(p: Path) -> list:
         return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", p.name)]
 
-    return sorted((p for p in Path(run_dir).iterdir() if p.is_dir() and (held(p) or ("",))[0] in kinds), key=natural)
+    return sorted((p for p in Path(run_dir).iterdir() if p.is_dir() and (contents(p) or ("",))[0] in kinds), key=natural)
 
 
 def tried(run_dir: Path) -> list[dict]:

@@ -14,7 +14,7 @@ import pytest
 
 from conftest import HANG
 from s11lib.cli import main
-from s11lib.outputs import held, readable
+from s11lib.outputs import contents, readable
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--subset", "20", "--epochs", "2", "--peak-epoch", "1", "--batch-size", "10", "--workers", "0", "--device", "cpu",
@@ -64,11 +64,11 @@ def test_a_record_killed_mid_write_keeps_the_whole_old_one_and_a_first_one_is_no
     run = copy_of(finished_run, tmp_path)
     before = (run / "metrics.json").read_text()
     killed_while_writing(run / "metrics.json", json.dumps({"test_accuracy": 99.0, "note": "x" * 5000}))
-    assert (run / "metrics.json").read_text() == before and held(run)[0] == "finished"
+    assert (run / "metrics.json").read_text() == before and contents(run)[0] == "finished"
     (run / "metrics.json").unlink()
     killed_while_writing(run / "metrics.json", before)
     assert not (run / "metrics.json").exists()  # the run is still unfinished, and --resume finishes it
-    assert held(run)[0] == "unfinished"
+    assert contents(run)[0] == "unfinished"
 
 
 def test_a_damaged_metrics_json_beside_a_checkpoint_is_resumed_and_rewritten_without_training(tmp_path, finished_run,
@@ -76,7 +76,7 @@ def test_a_damaged_metrics_json_beside_a_checkpoint_is_resumed_and_rewritten_wit
     run = copy_of(finished_run, tmp_path)
     whole = json.loads((run / "metrics.json").read_text())
     (run / "metrics.json").write_text((run / "metrics.json").read_text()[:100])  # cut short, as by an older writer
-    assert held(run)[0] == "unfinished" and not readable(run / "metrics.json")
+    assert contents(run)[0] == "unfinished" and not readable(run / "metrics.json")
     assert main(["summary", str(run)]) == 2
     err = capsys.readouterr().err
     assert err.count("error:") == 1 and "Traceback" not in err

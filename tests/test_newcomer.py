@@ -146,7 +146,7 @@ def test_a_run_whose_gradcam_failed_is_unfinished_and_its_resume_draws_without_t
     """As with a torchvision that does not match torch: training ends, GradCAM fails. The run is not finished,
     and --resume scores and draws it from the checkpoint's last epoch, training nothing."""
     from s11lib import engine
-    from s11lib.outputs import held
+    from s11lib.outputs import contents
 
     def broken(*args, **kwargs):
         raise RuntimeError("operator torchvision::nms does not exist")
@@ -156,11 +156,11 @@ def test_a_run_whose_gradcam_failed_is_unfinished_and_its_resume_draws_without_t
     with pytest.raises(RuntimeError, match="nms"):
         main(["train", "--data", str(sources["tar.gz"]), "--out", str(out), *LRS, *FAST])
     history = (out / "history.csv").read_text()
-    assert held(out)[0] == "unfinished" and not (out / "metrics.json").exists() and not (out / "gradcam.png").exists()
+    assert contents(out)[0] == "unfinished" and not (out / "metrics.json").exists() and not (out / "gradcam.png").exists()
     monkeypatch.undo()
     monkeypatch.setattr(engine, "train_one_epoch", broken)  # a resume that trained would fail here
     code, said, _ = run(["train", "--resume", out], capsys)
-    assert code == 0 and (out / "gradcam.png").stat().st_size > 0 and held(out)[0] == "finished"
+    assert code == 0 and (out / "gradcam.png").stat().st_size > 0 and contents(out)[0] == "finished"
     assert (out / "history.csv").read_text() == history
     assert json.loads((out / "metrics.json").read_text())["epochs"] == 2
 

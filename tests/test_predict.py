@@ -77,6 +77,8 @@ def test_s11_predict_answers_for_a_png_and_a_jpeg_and_refuses_a_text_file_in_one
     assert not (tmp_path / "x.png").exists()
     with pytest.raises(InputError, match="is not a file"):
         s11lib.predict(trained, [tmp_path / "missing.jpg"])
+    with pytest.raises(InputError, match="notes.png is not an image"):  # the files first, then the checkpoint
+        s11lib.predict(tmp_path / "no-such-run", [png, text])
 
 
 def test_readmes_predict_line_on_the_smoke_run_of_the_real_data(smoke, offline_copy, tmp_path, capsys):
