@@ -1,6 +1,6 @@
 """s11 (python -m s11lib) COMMAND: train, find-lr, sweep, zigzag, gradcam, predict, summary.
 
-Flags are generated from ``Config``'s fields (help text from their comments), so a flag
+Flags are generated from ``Config``'s fields (help text from their metadata, ``config.knob``), so a flag
 cannot drift from the field it sets. Arguments are parsed and checked before torch and the
 other heavy libraries are imported, so ``--help`` and a typo answer at once. The work itself
 is ``training.py``'s and the steps it takes (``steps.py``, ``range_tests.py``), what each command does around it

@@ -1,5 +1,11 @@
 """What each command does before and after its job: check its input, claim its output folder,
-call ``run``'s job, and print the line that ends it. ``cli`` parses the flags and calls these."""
+call its job (``training``, ``range_tests``, ``gradcam``, ``inference``, ``sweep_run``), and print the line
+that ends it. ``cli`` parses the flags and calls these.
+
+The jobs that need torch (``training``, ``range_tests``, ``checkpoint``, ``gradcam``, ``engine``, ``model``,
+``records``, ``tries``), matplotlib (``plots``) or Ray are imported inside the command that runs them: torch
+alone takes seconds to import, and a typo, ``--help`` or a refused folder answer before it. Everything else
+is imported here."""
 
 from __future__ import annotations
 
@@ -9,8 +15,10 @@ import signal
 import threading
 from pathlib import Path
 
-from . import voice
-from .config import Config, ConfigError, check_seeds
+from . import inference, sweep_plan, sweep_report, sweep_run, voice
+from .config import Config, ConfigError, InputError, check_seeds, checked
+from .datasets import check_source
+from .outputs import POINT_ROW, REPEATS, checkpoint_file, claimed, contents, figure_path, make_dirs, read_record, readable, remove_empty
 
 ZIGZAG_MAX_CYCLES = 10_000  # a plot of more cycles is a solid block of colour
 
@@ -18,8 +26,6 @@ ZIGZAG_MAX_CYCLES = 10_000  # a plot of more cycles is a solid block of colour
 
 def cmd_train(cfg: Config, out: Path, overwrite: bool = False, lr_from: Path | None = None) -> dict:
     """``lr_from``: a folder holding a range test of this config (``find-lr``'s), read back instead of run again."""
-    from .datasets import check_source
-    from .outputs import claimed
 
     check_source(cfg.data)  # before torch is imported: a mistyped path answers at once
     from . import range_tests, training
@@ -40,7 +46,6 @@ def cmd_resume(path: Path, overrides: dict) -> dict:
     a checkpoint of every epoch whose run stopped before metrics.json is scored and drawn."""
     from . import checkpoint, training
     from .checkpoint import CheckpointError
-    from .outputs import checkpoint_file, claimed, readable
 
     ckpt_path = checkpoint_file(path)
     ckpt = checkpoint.load(ckpt_path)
@@ -58,14 +63,11 @@ def cmd_resume(path: Path, overrides: dict) -> dict:
 
 
 def cmd_repeat(cfg: Config, out: Path, repeat: int, overwrite: bool = False) -> dict:
-    from .config import checked
 
     repeat = checked("repeat", repeat, int, False)
     if repeat < 1:
         raise ConfigError(f"repeat must be >= 1, got {repeat}")
     check_seeds(cfg.seed, repeat)
-    from .datasets import check_source
-    from .outputs import claimed
 
     check_source(cfg.data)  # before torch is imported: a mistyped path answers at once
     from . import training
@@ -81,8 +83,6 @@ def cmd_repeat(cfg: Config, out: Path, repeat: int, overwrite: bool = False) -> 
 
 
 def cmd_find_lr(cfg: Config, out: Path, overwrite: bool = False):
-    from .datasets import check_source
-    from .outputs import claimed
 
     check_source(cfg.data)  # before torch is imported: a mistyped path answers at once
     from . import range_tests
@@ -98,7 +98,6 @@ def cmd_zigzag(args: argparse.Namespace) -> None:
         raise ConfigError(f"need 0 < lr-min < lr-max, got {args.lr_min} and {args.lr_max}")
     if args.step_size <= 0 or not 0 < args.cycles <= ZIGZAG_MAX_CYCLES:
         raise ConfigError(f"step-size must be > 0 and cycles between 1 and {ZIGZAG_MAX_CYCLES:,}")
-    from .outputs import figure_path, make_dirs, remove_empty
 
     created = make_dirs(figure_path(args.out).parent)
     try:
@@ -114,11 +113,9 @@ def cmd_zigzag(args: argparse.Namespace) -> None:
 
 
 def cmd_gradcam(args: argparse.Namespace) -> None:
-    from .outputs import checkpoint_file, figure_path, make_dirs, remove_empty
 
     figure_path(args.out)  # a wrong --out is refused before the checkpoint (and torch) is loaded
     from . import checkpoint, gradcam
-    from .datasets import check_source
 
     path = checkpoint_file(args.checkpoint)
     ckpt = checkpoint.load(path)
@@ -136,13 +133,11 @@ def cmd_gradcam(args: argparse.Namespace) -> None:
 
 def cmd_predict(run: Path, images: list[Path], out: Path | None, device: str = "auto") -> list:
     """The trained net of ``run`` on ``images``: a line each (top 3 classes), and the figure into ``out``."""
-    from .outputs import figure_path, make_dirs, remove_empty
-    from .inference import predict, report
 
     if out is not None:
         figure_path(out)
-    predictions = predict(run, images, device=device)
-    print(report(predictions))
+    predictions = inference.predict(run, images, device=device)
+    print(inference.report(predictions))
     if out is not None:
         from . import plots
 
@@ -165,8 +160,6 @@ def cmd_sweep(given: dict, out: Path, lists: dict, *, seeds: int = 1, found: boo
         given: Config fields other than the grid's lists.
         lists: the grid's lists, {"max_lr": [...], "schedule": [...], "epochs": [...]}.
     """
-    from . import sweep_plan, sweep_report, sweep_run
-    from .config import checked
 
     for name, values in lists.items():  # the grid's lists and the sweep's own numbers, as Config checks its fields
         lists[name] = [checked(name, v) for v in values]
@@ -195,7 +188,6 @@ def cmd_sweep(given: dict, out: Path, lists: dict, *, seeds: int = 1, found: boo
 def unfinished_line(folder: Path) -> str:
     """What ``summary`` says of an unfinished train run: how to continue it, or that its checkpoint cannot."""
     from .checkpoint import load
-    from .config import InputError
 
     try:
         load(folder / "checkpoint.pt")
@@ -211,7 +203,6 @@ def cmd_summary(folder: Path | None = None) -> None:
     a range test's pair, a folder of runs' table (the notebook's tries); or one line saying which
     other case it met and what works there."""
     from . import tries
-    from .outputs import POINT_ROW, REPEATS, contents, read_record
 
     if folder is None:
         from .model import ResNet9, summary

@@ -34,14 +34,10 @@ RANGE_TEST_FIELDS = ("data", "data_dir", "subset", "augment", "cutout", "workers
                      "logit_scale", "finder_start_lr", "finder_end_lr", "finder_iters", "finder_repeat", "lr_rule", "seed",
                      "device", "precision", "progress")  # what a range test depends on (and where it runs)
 
-# The smoke run (the notebook's S11_SMOKE=1, README's CPU smoke command): the smallest run on the real
-# CIFAR-10 whose range test reads a curve. 100 images at batch 25 with 8 range-test batches gave flat
-# curves, and 500 images with 32 batches read 2 seeds of 8 as flat; 500 images at batch 32 with 48 batches
-# read a trusted pair on 8 seeds of 8 (LRMAX 0.048-0.078, bench/RESULTS.md section 17; tests/test_readme.py
-# keeps it so). The range test costs as much as the two epochs: fewer batches are not read reliably.
-# Its sweep starts at LR 1e-3, not 1e-4: from 1e-4 the loss of seed 1 fell 5.5% (fp32, AMD EPYC), 5.2% (fp32)
-# and 4.7% (bf16, Intel Xeon) before it turned up, around the 5% below which the rule calls a curve flat;
-# from 1e-3 the 8 seeds fell 8.1-11.2% (fp32) and 6.9-10.8% (bf16) on the Xeon (RESULTS section 21).
+# The smoke run (the notebook's S11_SMOKE=1, README's CPU smoke commands): the smallest run on the real
+# CIFAR-10 whose range test reads a curve on every seed and processor measured: 500 images at batch 32, 48
+# range-test batches from LR 1e-3 (from 1e-4 the curve falls about 5%, on the line where the rule calls it
+# flat). bench/RESULTS.md sections 17 and 21 hold the measurements; tests/test_readme.py keeps it so.
 SMOKE_RUN = {"subset": 500, "epochs": 2, "peak_epoch": 1, "batch_size": 32, "finder_iters": 48,
              "finder_start_lr": 1e-3, "workers": 0, "device": "cpu"}
 
@@ -63,45 +59,72 @@ class Diverged(Exception):
     message says where and what was kept."""
 
 
+def knob(default, help: str, choices: tuple | None = None):
+    """A Config field: its default, the help its flag shows (``--help``), and its choices where it has some."""
+    return field(default=default, metadata={"help": help, **({"choices": choices} if choices else {})})
+
+
 @dataclass(frozen=True)
 class Config:
     """Leslie Smith's one-cycle recipe for ResNet-9 on CIFAR-10 (24 epochs, batch 512)."""
 
     # data
-    data: str = "torchvision"  # "torchvision" (download into data_dir), or a path: folder/archive in ImageFolder layout, or cifar-10-batches-py
-    data_dir: str = "./data"  # where torchvision's download goes
-    subset: int | None = None  # class-balanced sample of this many training images (test set cut in proportion); None = all
-    augment: str = field(default="albumentations", metadata={"choices": AUGMENTS})  # "gpu": same augmentations as batched tensor ops on the device
-    cutout: int = 8  # side of the single square hole, in pixels, filled with the data set's mean
-    workers: int | None = None  # DataLoader processes; None = min(8, CPU count)
+    data: str = knob("torchvision",
+                     '"torchvision" (download into data_dir), or a path: folder/archive in ImageFolder layout, or '
+                     "cifar-10-batches-py")
+    data_dir: str = knob("./data", "where torchvision's download goes")
+    subset: int | None = knob(None,
+                              "class-balanced sample of this many training images (test set cut in proportion); None "
+                              "= all")
+    augment: str = knob("albumentations",
+                        '"gpu": same augmentations as batched tensor ops on the device', choices=AUGMENTS)
+    cutout: int = knob(8, "side of the single square hole, in pixels, filled with the data set's mean")
+    workers: int | None = knob(None, "DataLoader processes; None = min(8, CPU count)")
 
     # optimisation
-    epochs: int = 24  # passes over the training set; the one cycle spans all of them
-    peak_epoch: int | None = None  # one cycle: LR reaches max_lr at the end of this epoch (1-based); None: 5/24 of the epochs, rounded, at least 1 (5 of 24)
-    schedule: str = field(default="one-cycle", metadata={"choices": SCHEDULES})  # one-cycle (the recipe); step: max_lr, /10 from half the epochs, /100 from three quarters (He et al. 2016); constant: max_lr
-    batch_size: int = 512  # images per training step (the LR schedule steps once per batch)
-    momentum: float = 0.9  # SGD with Nesterov momentum, held constant (no momentum cycling)
-    weight_decay: float = 5e-4  # L2 penalty on every parameter, in SGD's convention
-    min_lr: float | None = None  # start and end of the cycle; None = found by the LR range test; 0 = Page's schedule (0 -> max_lr -> 0)
-    max_lr: float | None = None  # peak of the cycle; None = found by the LR range test
-    diverged_loss: float = 230.0  # a training batch's loss above this ends the run as diverged: 100 times a uniform guess's loss (ln 10 ≈ 2.3), which no run that learns reaches
-    logit_scale: float = 0.125  # logits are multiplied by this before the softmax (Page's ResNet-9); docs/model-and-figures.md says why
+    epochs: int = knob(24, "passes over the training set; the one cycle spans all of them")
+    peak_epoch: int | None = knob(None,
+                                  "one cycle: LR reaches max_lr at the end of this epoch (1-based); None: 5/24 of the"
+                                  " epochs, rounded, at least 1 (5 of 24)")
+    schedule: str = knob("one-cycle",
+                         "one-cycle (the recipe); step: max_lr, /10 from half the epochs, /100 from three quarters "
+                         "(He et al. 2016); constant: max_lr", choices=SCHEDULES)
+    batch_size: int = knob(512, "images per training step (the LR schedule steps once per batch)")
+    momentum: float = knob(0.9, "SGD with Nesterov momentum, held constant (no momentum cycling)")
+    weight_decay: float = knob(5e-4, "L2 penalty on every parameter, in SGD's convention")
+    min_lr: float | None = knob(None,
+                                "start and end of the cycle; None = found by the LR range test; 0 = Page's schedule "
+                                "(0 -> max_lr -> 0)")
+    max_lr: float | None = knob(None, "peak of the cycle; None = found by the LR range test")
+    diverged_loss: float = knob(230.0,
+                                "a training batch's loss above this ends the run as diverged: 100 times a uniform "
+                                "guess's loss (ln 10 ≈ 2.3), which no run that learns reaches")
+    logit_scale: float = knob(0.125,
+                              "logits are multiplied by this before the softmax (Page's ResNet-9); docs/model-and-"
+                              "figures.md says why")
 
     # LR range test (torch-lr-finder)
-    finder_start_lr: float = 1e-4  # the range test's first LR; it grows exponentially batch by batch
-    finder_end_lr: float = 10.0  # the range test's last LR (it stops early once the loss is 5x its best)
-    finder_iters: int | None = None  # batches of the test (>= 5); None = two epochs' worth, at least 20, at most 100
-    finder_repeat: int = 1  # range tests, one seed each (seed, seed+1, ...), on data read once; their median pair is used
-    lr_rule: str = field(default="diverge", metadata={"choices": LR_RULES})  # how LRMIN/LRMAX are read off the curve (README)
+    finder_start_lr: float = knob(1e-4, "the range test's first LR; it grows exponentially batch by batch")
+    finder_end_lr: float = knob(10.0, "the range test's last LR (it stops early once the loss is 5x its best)")
+    finder_iters: int | None = knob(None,
+                                    "batches of the test (>= 5); None = two epochs' worth, at least 20, at most 100")
+    finder_repeat: int = knob(1,
+                              "range tests, one seed each (seed, seed+1, ...), on data read once; their median pair "
+                              "is used")
+    lr_rule: str = knob("diverge", "how LRMIN/LRMAX are read off the curve (docs/lr-range-test.md)", choices=LR_RULES)
 
     # run
-    seed: int = 1  # seeds the model's initialisation, the shuffling and the augmentations
-    device: str = field(default="auto", metadata={"choices": DEVICES})  # auto: cuda, then mps, then cpu
-    precision: str = field(default="auto", metadata={"choices": PRECISIONS})  # auto: bf16 (or fp16) autocast on CUDA, bf16 on a CPU with native bf16 (AVX512-BF16, AMX), fp32 elsewhere
-    compile: bool = False  # torch.compile the model (CUDA only pays)
-    gradcam_layer: str = field(default="layer3", metadata={"choices": GRADCAM_LAYERS})  # block whose activations GradCAM weighs
-    misclassified_by_class: bool = False  # show mistakes class by class in turn, not simply the 25 with the highest loss
-    progress: bool | None = None  # tqdm progress bars; None: only when they go to a terminal
+    seed: int = knob(1, "seeds the model's initialisation, the shuffling and the augmentations")
+    device: str = knob("auto", "auto: cuda, then mps, then cpu", choices=DEVICES)
+    precision: str = knob("auto",
+                          "auto: bf16 (or fp16) autocast on CUDA, bf16 on a CPU with native bf16 (AVX512-BF16, AMX), "
+                          "fp32 elsewhere", choices=PRECISIONS)
+    compile: bool = knob(False, "torch.compile the model (CUDA only pays)")
+    gradcam_layer: str = knob("layer3", "block whose activations GradCAM weighs", choices=GRADCAM_LAYERS)
+    misclassified_by_class: bool = knob(False,
+                                        "show mistakes class by class in turn, not simply the 25 with the highest "
+                                        "loss")
+    progress: bool | None = knob(None, "tqdm progress bars; None: only when they go to a terminal")
 
     def __post_init__(self) -> None:
         check_types(self)

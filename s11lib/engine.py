@@ -226,10 +226,9 @@ def train_one_epoch(model: nn.Module, loader: Iterable, optimizer: torch.optim.O
     loss_sum = torch.zeros((), device=device)
     correct = torch.zeros((), device=device, dtype=torch.long)
     seen, lrs, losses, shown = 0, [], [], start
-    # The bar counts batches and never touches the loader: tqdm.auto's class (tqdm.asyncio's) calls
-    # iter() on what it wraps when it is made, so wrapping the loader started a second pass each epoch,
-    # never run: its workers forked and prefetched for nothing, and, left in a cycle in a notebook's
-    # kernel, printed an AssertionError from every later epoch's workers as they collected it.
+    # The bar counts batches and never touches the loader: tqdm.auto calls iter() on what it wraps, which
+    # would begin a second, unused pass over the loader each epoch (forked workers, a draw from its
+    # generator; bench/RESULTS.md section 24).
     with tqdm(total=len(loader), desc=desc, leave=False, disable=not progress, dynamic_ncols=True) as bar:
         for x, y in loader:
             x, y = _to_device(x, y, device)

@@ -1,14 +1,12 @@
 """Command-line flags from ``Config``'s fields: one flag per field, its help from the field's
-comment, so a flag cannot drift from the field it sets; and an argparse that answers a bad
+metadata (``config.knob``), so a flag cannot drift from the field it sets; and an argparse that answers a bad
 flag with one ``error:`` line."""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import inspect
 import math
-import re
 import sys
 from pathlib import Path
 
@@ -25,20 +23,14 @@ class Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_BAD_INPUT)
 
 
-def _field_help() -> dict[str, str]:
-    """Each Config field's trailing comment, read from the source."""
-    src = inspect.getsource(Config)
-    return {m[1]: m[2].strip() for m in re.finditer(r"^    (\w+): [^#\n]*#\s*(.*)$", src, flags=re.M)}
-
-
 def add_config_flags(parser: argparse.ArgumentParser, names: tuple[str, ...] | None = None) -> None:
-    """A flag for each Config field (or for ``names`` only), its help from the field's comment."""
-    kinds, helps = field_kinds(), _field_help()
+    """A flag for each Config field (or for ``names`` only), its help from the field's metadata (``config.knob``)."""
+    kinds = field_kinds()
     for f in dataclasses.fields(Config):
         if names is not None and f.name not in names:
             continue
         flag, kind = "--" + f.name.replace("_", "-"), kinds[f.name][0]
-        text = f"{helps.get(f.name, '')} (default: {f.default})".strip()
+        text = f"{f.metadata['help']} (default: {f.default})"
         if kind is bool:
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=text)
         else:
