@@ -59,7 +59,7 @@ def _misclassified(state: State, results: Results, images: np.ndarray, title: st
 
 
 SCHEDULE_NAMES = {"one-cycle": "One cycle", "step": "Step schedule (He et al.)", "constant": "Constant LR"}
-CURVE_FIGURES = ("lr_schedule.png", "accuracy.png", "loss.png")  # what a sweep's point draws (train_job's light)
+CURVE_FIGURES = ("lr_schedule.png", "accuracy.png", "loss.png")  # what a sweep's point draws (train_job's curves_only)
 GRADCAM_FIGURES = ("gradcam.png", "gradcam_pairs.png")  # drawn from ``explain``'s maps, the last step
 FIGURES = {  # name -> draw(state, fitted, results); the figures of a trained run, in the order they are written
     "lr_schedule.png": lambda s, f, r: plots.one_cycle(

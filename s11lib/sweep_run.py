@@ -93,7 +93,7 @@ def point_dir(out: Path, point: Point, seed: int) -> Path:
 
 
 def run_point(point: Point, seed: int, out: Path, data=None, code: dict | None = None) -> dict:
-    """One seed of one point into ``out``/<point>/seed-S: the train job (``training.seed_job``, light),
+    """One seed of one point into ``out``/<point>/seed-S: the train job (``training.seed_job``, curves only),
     resumed when an interrupted run of it is there (the runners ask ``kept_row`` first, so a finished
     one never gets here); a run that diverges is a row too. A finished point keeps its weights, not
     the optimizer's state (``checkpoint.slim``), and its row (with the host it ran on) in point.json.
@@ -107,7 +107,7 @@ def run_point(point: Point, seed: int, out: Path, data=None, code: dict | None =
     data = data if data is not None else load_cifar10(cfg.data, data_dir=cfg.data_dir, subset=cfg.subset)
     row = {**base_row(point, seed), "commit": code["commit"], "host": socket.gethostname()}
     try:
-        row.update(_done(training.seed_job(cfg, folder, data, light=True, code=code)))
+        row.update(_done(training.seed_job(cfg, folder, data, curves_only=True, code=code)))
     except Diverged as e:
         row.update(status="diverged", diverged=True, test_accuracy=_last_accuracy(folder), note=str(e))
         folder.mkdir(parents=True, exist_ok=True)

@@ -25,10 +25,10 @@ from .steps import State, analyse, fit, prepare, restart
 
 
 def train_job(cfg: Config, folder: RunFolder, data: Cifar10 | None = None, resume: dict | None = None, *,
-              light: bool = False, search: LRSearch | None = None, code: dict | None = None) -> dict:
+              curves_only: bool = False, search: LRSearch | None = None, code: dict | None = None) -> dict:
     """Every step into ``folder``; returns metrics.json's content.
 
-    ``light`` (a sweep's point) skips what only a single run needs: the augmented samples, the
+    ``curves_only`` (a sweep's point) skips what only a single run needs: the augmented samples, the
     mistakes figures and the GradCAM maps; the rest (history, metrics, the schedule and the
     curves) is the same, number for number. ``search``: a range test of ``cfg`` already run (the
     notebook's), used and written instead of running one. ``code``: the code to record (a Ray
@@ -46,7 +46,7 @@ def train_job(cfg: Config, folder: RunFolder, data: Cifar10 | None = None, resum
     """
     progress = {"doing": "starting", "epoch": resume["epoch"] if resume is not None else 0}
     try:
-        m, said = _train(cfg, folder, data, resume, progress, light, search, code)
+        m, said = _train(cfg, folder, data, resume, progress, curves_only, search, code)
     except KeyboardInterrupt:
         message = interrupt_message(cfg, folder, progress)
         _discard_if_nothing_kept(folder, progress, resume)
@@ -77,7 +77,7 @@ def interrupt_message(cfg: Config, folder: RunFolder, progress: dict) -> str:
 
 
 def _train(cfg: Config, folder: RunFolder, data: Cifar10 | None, resume: dict | None, progress: dict,
-         light: bool, search: LRSearch | None, code: dict | None) -> tuple[dict, str]:
+         curves_only: bool, search: LRSearch | None, code: dict | None) -> tuple[dict, str]:
     progress["doing"] = "reading the data"
     state = prepare(cfg, data)
     state.starts = [*(resume or {}).get("starts", []), start_record(progress["epoch"], state.device, code)]
@@ -87,7 +87,7 @@ def _train(cfg: Config, folder: RunFolder, data: Cifar10 | None, resume: dict | 
         lr_min, lr_max = _restore(state, resume, folder)
     else:
         folder.write("config.json", text=cfg.to_json())
-        if not light:
+        if not curves_only:
             progress["doing"] = "drawing augmented samples"
             folder.write("augmented.png", figures.augmented_figure(state))
         ran_here = search is None
@@ -109,7 +109,7 @@ def _train(cfg: Config, folder: RunFolder, data: Cifar10 | None, resume: dict | 
     write_history(folder, fitted["history"])
     m = metrics(state, fitted, results)
     for name, draw in figures.FIGURES.items():
-        if light and name not in figures.CURVE_FIGURES:
+        if curves_only and name not in figures.CURVE_FIGURES:
             continue
         if name == figures.GRADCAM_FIGURES[0]:
             progress["doing"] = "drawing GradCAM maps"
@@ -119,7 +119,7 @@ def _train(cfg: Config, folder: RunFolder, data: Cifar10 | None, resume: dict | 
     for warning in m["warnings"]:
         print(f"warning: {warning}", file=sys.stderr)
     said = report(m)
-    return m, said.splitlines()[0] if light else said
+    return m, said.splitlines()[0] if curves_only else said
 
 
 def _lrs(state: State, folder: RunFolder, progress: dict) -> tuple[float, float]:
@@ -198,7 +198,7 @@ def repeat_job(cfg: Config, folder: RunFolder, repeat: int, overwrite: bool = Fa
     return summary
 
 
-def seed_job(cfg: Config, seed_dir: Path, data: Cifar10, *, overwrite: bool = False, light: bool = False,
+def seed_job(cfg: Config, seed_dir: Path, data: Cifar10, *, overwrite: bool = False, curves_only: bool = False,
              code: dict | None = None) -> dict:
     """The whole job of one seed in ``seed_dir``, going on where it stopped: a finished run of
     ``cfg`` there is kept, an interrupted one resumed, anything else trained; returns its metrics."""
@@ -208,7 +208,7 @@ def seed_job(cfg: Config, seed_dir: Path, data: Cifar10, *, overwrite: bool = Fa
         return done
     ckpt = unfinished(seed_dir, cfg)
     with claimed(seed_dir, overwrite=overwrite, resume=ckpt is not None) as folder:
-        m = train_job(cfg, folder, data, resume=ckpt, light=light, code=code)
+        m = train_job(cfg, folder, data, resume=ckpt, curves_only=curves_only, code=code)
     print(f"wrote {', '.join(folder.written)} to {folder.path}")
     return m
 

@@ -59,7 +59,7 @@ MUTATIONS = [
  ("s11lib/lr_finder.py", 'enabled=autocast_dtype == torch.float16)', 'enabled=False)', "tests/test_fp16.py::test_the_range_test_in_fp16_steps_through_an_enabled_grad_scaler_and_restores_the_model"),
  ('s11lib/sweep_plan.py', 'else clean(lr / MIN_LR_DIV)))', 'else clean(lr / 10)))', 'tests/test_sweep.py::test_a_2x2_grid_writes_a_row_per_run_and_its_figures'),
  ("s11lib/schedule.py", 'else lr_max / 10 if fraction < 3 / 4 else', 'else lr_max / 10 if fraction < 2 / 3 else', "tests/test_schedule.py::test_the_step_schedule_is_max_then_a_tenth_from_half_then_a_hundredth_from_three_quarters"),
- ("s11lib/training.py", '        if light and name not in figures.CURVE_FIGURES:', '        if False:', "tests/test_sweep.py::test_a_2x2_grid_writes_a_row_per_run_and_its_figures"),
+ ("s11lib/training.py", '        if curves_only and name not in figures.CURVE_FIGURES:', '        if False:', "tests/test_sweep.py::test_a_2x2_grid_writes_a_row_per_run_and_its_figures"),
  ('s11lib/sweep_run.py', '    return {**base_row(point, seed), **saved["row"]} if same else None', '    return {**base_row(point, seed), **saved["row"]} if same and saved["row"]["status"] == "done" else None', 'tests/test_sweep.py::test_a_diverging_point_and_an_untrusted_range_test_are_rows_and_the_sweep_goes_on'),
  ('s11lib/sweep_run.py', '    kept = [row for p, s in todo if (row := kept_row(p, s, out)) is not None]', '    kept = []', 'tests/test_sweep.py::test_the_grid_grows_in_every_list_and_a_refusal_names_what_differs'),
  ('s11lib/ray_sweep.py', '        _land(out, files)\n        return row', '        return row', 'tests/test_ray_sweep.py::test_a_sweep_through_ray_writes_the_local_sweeps_rows_and_a_rerun_by_address_keeps_them'),

@@ -36,7 +36,7 @@ def test_a_2x2_grid_writes_a_row_per_run_and_its_figures(swept, capsys):
     assert not (swept / "sweep_budget.png").exists()  # one length: nothing to compare
     point = sorted(p.name for p in (swept / POINTS[0] / "seed-1").iterdir() if not p.name.startswith("."))
     assert point == ["accuracy.png", "checkpoint.pt", "config.json", "history.csv", "loss.png", "lr_schedule.png",
-                     "metrics.json", "point.json"]  # light: no augmented samples, mistakes or GradCAM
+                     "metrics.json", "point.json"]  # curves only: no augmented samples, mistakes or GradCAM
     capsys.readouterr()
     assert main(["summary", str(swept)]) == 0
     out = capsys.readouterr().out
