@@ -203,6 +203,7 @@ MUTATIONS = [
  ("s11lib/range_tests.py", '    print(f"LRMIN {search.lr_min:.4g}\\nLRMAX {search.lr_max:.4g}', '    print(f"LRMIN {search.lr_max:.4g}\\nLRMAX {search.lr_min:.4g}', "tests/test_cli.py::test_find_lr_prints_both_lrs"),
  ("setup.py", '        shutil.rmtree(Path(self.build_lib) / "s11lib", ignore_errors=True)  # no module of an earlier build stays\n', '', "tests/test_packaging.py::test_the_wheel_holds_the_package_alone_with_its_command_and_extras"),
  ("s11lib/flags.py", "        text = f\"{f.metadata['help']} (default: {f.default})\"", '        text = f"(default: {f.default})"', "tests/test_dead_ends.py::test_every_flag_has_help_and_the_zigzag_shows_its_defaults"),
+ ("s11lib/ray_sweep.py", "or it refused \"\n                          \"this machine's token", "or it refused \"\n                          \"its credentials", "tests/test_ray_sweep.py::test_a_wrong_token_is_refused_before_the_sweep_touches_anything"),
 ]
 
 
