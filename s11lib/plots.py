@@ -186,8 +186,8 @@ def gradcam_pairs(predicted: np.ndarray, true: np.ndarray, labels: np.ndarray, p
 
 
 def predictions(preds: Sequence, per_row: int = 4) -> Figure:
-    """Each image as the net saw it (32x32) beside the GradCAM map of its top class, captioned with its top
-    classes and their probabilities (``inference.Prediction``s)."""
+    """Each image as the net saw it (32x32), captioned with its top classes and their probabilities, beside
+    the GradCAM map of the top class (``inference.Prediction``s)."""
     nrows = max(1, -(-len(preds) // per_row))
     cols = min(len(preds), per_row) or 1
     fig = plt.figure(figsize=(4.3 * cols, 2.9 * nrows))
@@ -195,14 +195,13 @@ def predictions(preds: Sequence, per_row: int = 4) -> Figure:
                             top=1 - 0.9 / fig.get_figheight(), wspace=0.05, hspace=0.75)
     for i, p in enumerate(preds):
         row, col = divmod(i, per_row)
-        (first, q), rest = p.top[0], p.top[1:]
-        captions = (f"{p.path.name}\n{first} {q:.0%}", "\n".join(f"{c} {r:.0%}" for c, r in rest))
+        captions = (f"{p.path.name}\n" + ", ".join(f"{c} {q:.0%}" for c, q in p.top), f"GradCAM of {p.top[0][0]}")
         for j, (image, caption) in enumerate(((p.image, captions[0]), (p.gradcam, captions[1]))):
             ax = fig.add_subplot(grid[row, 3 * col + j])
             ax.imshow(image, interpolation="nearest")
-            ax.set_title(caption, fontsize=9)
+            ax.set_title(caption, fontsize=8)
             ax.axis("off")
-    fig.suptitle("Your images at 32x32 (left, with the top class) and GradCAM of the top class (right, with the next)")
+    fig.suptitle("Your images as the net saw them (32x32) with its top classes, and GradCAM of the top one")
     return fig
 
 
