@@ -244,8 +244,9 @@ def record_cpu(run: Path, logs: Path, results: Path) -> None:
         if (logs / name).exists():
             shutil.copy(logs / name, results / name)
     if finished:
-        for name in FILES:
-            shutil.copy(run / name, results / name)
+        for name in FILES:  # lr_finder.json only where a range test ran (a given pair has none)
+            if (run / name).exists():
+                shutil.copy(run / name, results / name)
     recorded, net = sum(r["recorded_seconds"] for r in rows), sum(r["net_seconds"] for r in rows)
     print(f"{len(rows)} epochs{'' if finished else ' so far (unfinished: dry run)'}: recorded {recorded:,.0f} s, "
           f"paused {recorded - net:,.0f} s, net {net:,.0f} s ({net / 3600:.2f} h)")
