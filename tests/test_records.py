@@ -17,6 +17,7 @@ RESULTS = ROOT / "bench" / "results"
 RECORDS = {"2026-12-05-cpu-bf16": "## 25. ", "2026-12-04-cpu-bf16": "## 22. "}  # README's full-run rows
 NOTEBOOK_RECORD = "2026-12-05-cpu-bf16"  # the run whose outputs the committed notebook holds
 PEER_RECORD = "2026-12-06-peer-cpu"  # airbench94 on the same pixels, on the CPU: a metrics.json per seed
+PAGE_RECORD = "2026-12-06-page-cpu-bf16"  # Page's schedule (0 -> 0.4 -> 0) in our code, seed 1
 
 
 def metrics(record: str) -> dict:
@@ -106,3 +107,16 @@ def test_the_side_by_side_figure_was_drawn_from_every_full_size_record_there_is(
     for g in drawn:
         for folder, final in zip(g["folders"], g["finals"]):
             assert final == round(json.loads((RESULTS / folder / "metrics.json").read_text())["test_accuracy"], 2)
+
+
+def test_readme_and_results_give_page_schedules_record():
+    m, config = metrics(PAGE_RECORD), json.loads((RESULTS / PAGE_RECORD / "config.json").read_text())
+    assert (m["min_lr"], m["max_lr"], m["lr_rule"], config["schedule"], m["epochs"], m["train_images"]) == (
+        0.0, 0.4, None, "one-cycle", 24, 50_000)
+    row = next(line for line in (ROOT / "README.md").read_text().splitlines() if line.startswith("| Page's schedule"))
+    assert f"| {m['test_accuracy']:.2f} ({m['test_accuracy_tta']:.2f} with flip TTA) | {m['train_seconds']:,.0f} s" in row
+    assert f"`{m['commit']}`, `bench/results/{PAGE_RECORD}/`" in row
+    text = section((ROOT / "bench" / "RESULTS.md").read_text(), "## 26. ")
+    listed = re.search(r"after epochs 1-24: ([\d.,\s]+?)%", text.split("**Page's schedule, seed 1.**")[1]).group(1)
+    assert [float(n) for n in re.findall(r"\d+\.\d+", listed)] == recorded_test_accuracies(PAGE_RECORD)
+    assert f"Test accuracy **{m['test_accuracy']:.2f}%** ({m['test_accuracy_tta']:.2f}% with flip TTA)" in text
