@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import datetime
 import datetime as dt
 import hashlib
 import json
@@ -99,7 +98,7 @@ def record(runs: Path, results: Path, log: str = "") -> dict:
                     shutil.copy(path.parent / name, target / name)
     commit = (runs / "COMMIT").read_text().strip() if (runs / "COMMIT").exists() else None
     summary = {"commit": commit, "s11lib_sha256": s11lib_sha256(), "gpu": gpu,
-               "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"), "groups": groups}
+               "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d"), "groups": groups}
     results.mkdir(parents=True, exist_ok=True)
     (results / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary

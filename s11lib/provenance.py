@@ -13,9 +13,7 @@ import platform
 import subprocess
 from pathlib import Path
 
-from ._meta import version
-
-PACKAGE = Path(__file__).resolve().parent
+from ._meta import PACKAGE, version
 
 
 @functools.lru_cache(maxsize=1)

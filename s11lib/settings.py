@@ -39,7 +39,7 @@ def path(name: str, default: str | Path, environ=None, folder: bool = False) -> 
         ConfigError: ``folder`` is asked for and the path is a file.
     """
     value = (os.environ if environ is None else environ).get(name) or str(default)
-    found = Path(os.path.expanduser(os.path.expandvars(value)))
+    found = _expanded(value)
     if folder and found.is_file():
         raise ConfigError(f"{name} names a file, {found}; set it to a folder (made if missing) and rerun this cell")
     return found
@@ -49,7 +49,12 @@ def paths(name: str, environ=None) -> list[Path]:
     """The environment variable ``name`` as a list of paths, separated by ``os.pathsep`` (":"; ";" on
     Windows), each with ``~`` and ``$VARIABLES`` expanded; unset or empty: none."""
     value = (os.environ if environ is None else environ).get(name, "")
-    return [Path(os.path.expanduser(os.path.expandvars(p))) for p in value.split(os.pathsep) if p.strip()]
+    return [_expanded(p) for p in value.split(os.pathsep) if p.strip()]
+
+
+def _expanded(value: str) -> Path:
+    """``value`` as a path, ``~`` and ``$VARIABLES`` expanded."""
+    return Path(os.path.expanduser(os.path.expandvars(value)))
 
 
 def smoke(cfg: Config) -> Config:
