@@ -3,6 +3,7 @@ a path with ``~`` and variables expanded, and the smoke run saying which typed s
 
     SMOKE = settings.flag("S11_SMOKE")                        # 1/true/yes, 0/false/no; anything else one line
     RUN_DIR = settings.path("S11_RUN", "runs/notebook")       # "~/s11-runs" is the home folder's, not "./~"
+    SEED = settings.integer("S11_SEED", 1)                    # "3" is 3; "3.0" or "three" one line
     cfg = settings.smoke(cfg) if SMOKE else cfg               # prints each field it changes
 """
 
@@ -30,6 +31,21 @@ def flag(name: str, environ=None) -> bool:
     if value.lower() in FALSE:
         return False
     raise ConfigError(f"{name} must be 1, true or yes (or 0, false, no), got {value!r}")
+
+
+def integer(name: str, default: int, environ=None) -> int:
+    """The environment variable ``name`` (else ``default``) as a whole number, written in digits.
+
+    Raises:
+        ConfigError: any other value ("3.0", "three"), in one line that names the variable.
+    """
+    value = (os.environ if environ is None else environ).get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return int(value, 10)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {value!r}") from None
 
 
 def path(name: str, default: str | Path, environ=None, folder: bool = False) -> Path:

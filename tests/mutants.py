@@ -171,6 +171,8 @@ MUTATIONS = [
  ("s11lib/range_tests.py", '        again = read_search(folder / "lr_finder.json", cfg.lr_rule)', '        again = read_search(folder / "lr_finder.json")', "tests/test_cli.py::test_lr_from_with_another_rule_reads_the_saved_curve_with_it"),
  ("s11lib/settings.py", '    if value.lower() in TRUE:', '    if value == "1":', "tests/test_notebook.py::test_the_notebooks_settings_are_read_as_typed"),
  ("s11lib/settings.py", '    return Path(os.path.expanduser(os.path.expandvars(value)))', '    return Path(value)', "tests/test_inputs.py::test_settings_read_booleans_as_the_command_line_does_and_expand_paths"),
+ ("s11lib/settings.py", '        return int(value, 10)', '        return int(float(value))', "tests/test_inputs.py::test_settings_read_booleans_as_the_command_line_does_and_expand_paths"),
+ ("S11_SuperConvergence.ipynb", 'cfg = Config(data=DATA, seed=SEED, progress=True)', 'cfg = Config(data=DATA, progress=True)', "tests/test_notebook.py::test_the_notebooks_settings_are_read_as_typed"),
  ("setup.py", '            (Path(self.build_lib) / "s11lib" / "COMMIT").write_text(done.stdout.strip() + "\\n")', '            pass', "tests/test_packaging.py::test_installed_outside_the_checkout_it_answers_and_trains"),
  ("s11lib/plots.py", 'ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)', 'ax.legend(loc="center right")', "tests/test_plots.py::test_the_one_cycle_legend_covers_no_part_of_the_line"),
  ("s11lib/commands.py", '        raise ConfigError(unfinished_line(folder))', '        raise ConfigError(f"{folder} holds a train run that has not finished; continue it with: python -m s11lib train --resume {folder}")', "tests/test_damage.py::test_summary_of_an_unfinished_run_whose_checkpoint_was_cut_short_says_it_cannot_go_on"),

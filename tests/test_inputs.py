@@ -87,5 +87,9 @@ def test_settings_read_booleans_as_the_command_line_does_and_expand_paths(monkey
     assert settings.path("S11_RUN", "runs/notebook", {"S11_RUN": "~/s11"}) == Path("/home/someone/s11")
     assert settings.path("S11_RUN", "runs/notebook", {"S11_RUN": "$RUNS/a"}) == Path("/data/runs/a")
     assert settings.path("S11_RUN", "runs/notebook", {}) == Path("runs/notebook")
+    assert [settings.integer("S11_SEED", 1, env) for env in ({}, {"S11_SEED": ""}, {"S11_SEED": " 3 "})] == [1, 1, 3]
+    for value in ("3.0", "three", "0x3"):
+        with pytest.raises(ConfigError, match=f"^S11_SEED must be a whole number, got '{value}'$"):
+            settings.integer("S11_SEED", 1, {"S11_SEED": value})
     cfg = settings.smoke(Config(epochs=3, data="x"))
     assert cfg.epochs == 2 and "epochs 3 -> 2" in capsys.readouterr().out

@@ -156,18 +156,19 @@ def notebook_setup(tmp_path, env: dict) -> tuple[list[str], str]:
             except AssertionError as e:  # Kernel.run fails on an error: keep its line
                 said.append(str(e).splitlines()[0])
                 break
-        return said, kernel.run("print(SMOKE, RUN_DIR)") if len(said) > 1 and "ERROR" not in said[-1] else ""
+        return said, kernel.run("print(SMOKE, RUN_DIR, cfg.seed)") if len(said) > 1 and "ERROR" not in said[-1] else ""
     finally:
         kernel.close()
 
 
 def test_the_notebooks_settings_are_read_as_typed(tmp_path, monkeypatch):
     """S11_SMOKE=true is smoke mode (as 1 and yes are), "maybe" one line; ~ in S11_RUN is the home folder;
-    a typed epochs=3 that smoke mode changes is said, not silently reset."""
+    a typed epochs=3 that smoke mode changes is said, not silently reset; S11_SEED seeds the config."""
     monkeypatch.setenv("JUPYTER_PATH", str(kernel_here(tmp_path / "jupyter")))
     home = tmp_path / "home"
-    said, state = notebook_setup(tmp_path, {"S11_SMOKE": "true", "S11_RUN": "~/s11-runs", "HOME": str(home)})
-    assert state.split() == ["True", str(home / "s11-runs")]
+    said, state = notebook_setup(tmp_path, {"S11_SMOKE": "true", "S11_RUN": "~/s11-runs", "HOME": str(home),
+                                            "S11_SEED": "3"})
+    assert state.split() == ["True", str(home / "s11-runs"), "3"]
     assert "smoke run: subset None -> 500, epochs 24 -> 2, peak_epoch None -> 1" in said[-1]
     said, state = notebook_setup(tmp_path, {"S11_SMOKE": "maybe"})
     assert said[-1] == "ERROR ConfigError: S11_SMOKE must be 1, true or yes (or 0, false, no), got 'maybe'" and not state
