@@ -2,11 +2,12 @@
 # The full-size CPU runs side by side on the same pixels, one after another, each resumable:
 #   peer      airbench94 by its own code on the CPU, fp32, seeds 1-3 (bench/airbench_peer.py --device cpu)
 #   page      Page's schedule in our code: LR 0 -> 0.4 at the end of epoch 5 -> 0 at epoch 24, seed 1
-#   default   our recipe with the notebook's defaults (LRs found, --precision auto), seeds 2 and 3
+#   default   our recipe with the notebook's defaults (LRs found, --precision auto), seed 2 (seed 3 is the notebook's)
 #   step      He et al.'s step schedule at LR 0.1, 24 epochs, seed 1
-#   notebook  the notebook executed on the full data with its defaults, its paths relative (the committed
-#             notebook's outputs): DATA linked as ../shared/data/cifar10-jpeg.tar.gz beside the clone, its
-#             run directory runs/notebook inside the clone, the executed copy WORK/executed-N.ipynb
+#   notebook  the notebook executed on the full data with its defaults and S11_SEED=3, its paths relative (the
+#             committed notebook's outputs, and our recipe's third seed): DATA linked as
+#             ../shared/data/cifar10-jpeg.tar.gz beside the clone, its run directory runs/notebook inside the
+#             clone, the executed copy WORK/executed-N.ipynb
 #
 #   bash bench/side_by_side.sh WORK DATA [STEP ...]     (run from a clone pinned at one commit)
 #
@@ -41,7 +42,7 @@ notebook() {  # the notebook top to bottom; run again, it reads its range test b
   local copy="$clone/../shared/data/cifar10-jpeg.tar.gz" n
   [ -e "$copy" ] || { mkdir -p "$(dirname "$copy")" && ln -s "$data" "$copy"; }
   n=$(( $(grep -c '^start .* notebook ' "$work/starts.txt") ))
-  S11_DATA=../shared/data/cifar10-jpeg.tar.gz S11_RUN=runs/notebook \
+  S11_DATA=../shared/data/cifar10-jpeg.tar.gz S11_RUN=runs/notebook S11_SEED=3 \
     nice -n 19 python bench/execute_notebook.py "$work/executed-$n.ipynb" &
   local child=$!
   for _ in $(seq 120); do  # the kernel starts in a session of its own: put its group at nice 19 too
@@ -57,7 +58,7 @@ for step in "${steps[@]}"; do
   case $step in
     peer) nice -n 19 python bench/airbench_peer.py --data "$data" --device cpu --seeds 3 --out "$work/peer-airbench94" ;;
     page) train page --min-lr 0 --max-lr 0.4 --seed 1 ;;
-    default) nice -n 19 python -m s11lib train --data "$data" --repeat 2 --seed 2 --out "$work/default" ;;
+    default) train default/seed-2 --seed 2 ;;
     step) train step --schedule step --max-lr 0.1 --min-lr 0.001 --seed 1 ;;
     notebook) notebook ;;
     *) echo "unknown step $step: peer, page, default, step or notebook" >&2; note end "$step: unknown"; exit 2 ;;
