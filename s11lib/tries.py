@@ -159,32 +159,23 @@ def train(state, run_dir: Path, lr_min: float, lr_max: float) -> Try:
     return Try(claim.path, cfg, m, "trained")
 
 
-def _history(folder: Path) -> list[dict]:
-    """A try's rows per epoch: its history.csv once finished, else its checkpoint's epochs so far."""
+def _progress(folder: Path, finished_run: bool) -> tuple[list[dict], str]:
+    """A try's rows per epoch (history.csv once finished, else its checkpoint's epochs so far) and the table's
+    last column (finished, or how an unfinished try goes on, if it can), the checkpoint read once."""
+    history = None
     if (folder / "history.csv").is_file():
         with open(folder / "history.csv") as f:
-            return [{k: float(v) for k, v in r.items()} for r in csv.DictReader(f)]
-    if (folder / "checkpoint.pt").is_file():
-        from . import checkpoint
-
-        try:
-            return checkpoint.load(folder / "checkpoint.pt")["history"]
-        except InputError:
-            return []
-    return []
-
-
-def _status(folder: Path, finished_run: bool) -> str:
-    """The table's last column: finished, or how an unfinished try goes on (if it can)."""
-    if finished_run:
-        return "finished"
+            history = [{k: float(v) for k, v in r.items()} for r in csv.DictReader(f)]
+        if finished_run:
+            return history, "finished"
     from . import checkpoint
 
     try:
-        checkpoint.load(folder / "checkpoint.pt")
+        saved = checkpoint.load(folder / "checkpoint.pt")["history"]
+        status = f"unfinished: {voice.say('continue')}"
     except InputError:
-        return "unfinished, its checkpoint.pt cannot be read: delete the folder to train the pair anew"
-    return f"unfinished: {voice.say('continue')}"
+        saved, status = [], "unfinished, its checkpoint.pt cannot be read: delete the folder to train the pair anew"
+    return (saved if history is None else history), ("finished" if finished_run else status)
 
 
 def run_folders(run_dir: Path, *kinds: str) -> list[Path]:
@@ -215,12 +206,12 @@ def tried(run_dir: Path) -> list[dict]:
         cfg = saved_config(folder)
         if cfg is None:
             continue
-        history = _history(folder)
         m = finished(folder, cfg)
+        history, status = _progress(folder, m is not None)
         lr_min, lr_max = trained_pair(folder, cfg)
         rows.append({"name": folder.name, "lr_min": lr_min, "lr_max": lr_max, "source": lr_source(recorded_rule(cfg)),
                      "epochs": cfg.epochs, "done": len(history), "finished": m is not None,
-                     "status": _status(folder, m is not None),
+                     "status": status,
                      "test_accuracy": history[-1]["test_acc"] if history else None,
                      "test_accuracy_tta": m["test_accuracy_tta"] if m else None, "history": history})
     return rows

@@ -156,6 +156,21 @@ def test_the_tries_table_summary_and_figure_list_every_try(notebook, capsys):
                                                                       for r in rows]
 
 
+def test_the_table_reads_an_unfinished_trys_checkpoint_once(notebook, tmp_path, monkeypatch):
+    """A checkpoint holds the net and its optimizer (tens of MB on the full recipe): the table's epochs and
+    its status come from one read of it."""
+    from s11lib import checkpoint
+
+    d = shutil.copytree(notebook.dir, tmp_path / "runs")
+    for name in ("metrics.json", "history.csv"):
+        (d / "try-2" / name).unlink()
+    reads, load = [], checkpoint.load
+    monkeypatch.setattr(checkpoint, "load", lambda path: reads.append(path) or load(path))
+    row = next(r for r in tries.tried(d) if r["name"] == "try-2")
+    assert (row["done"], row["finished"], reads) == (2, False, [d / "try-2" / "checkpoint.pt"])
+    assert row["status"].startswith("unfinished: ") and "cannot be read" not in row["status"]
+
+
 def test_a_checkpoint_of_every_epoch_without_metrics_is_finished_by_resume(notebook, tmp_path):
     """Stopped while scoring or drawing: `train --resume` scores the last epoch again and writes the rest."""
     folder = shutil.copytree(notebook.continued.folder, tmp_path / "try")
