@@ -172,6 +172,7 @@ MUTATIONS = [
  ("s11lib/settings.py", '    if value.lower() in TRUE:', '    if value == "1":', "tests/test_notebook.py::test_the_notebooks_settings_are_read_as_typed"),
  ("s11lib/settings.py", '    return Path(os.path.expanduser(os.path.expandvars(value)))', '    return Path(value)', "tests/test_inputs.py::test_settings_read_booleans_as_the_command_line_does_and_expand_paths"),
  ("s11lib/tries.py", '        saved = checkpoint.load(folder / "checkpoint.pt")["history"]\n', '        saved = checkpoint.load(folder / "checkpoint.pt")["history"]\n        checkpoint.load(folder / "checkpoint.pt")\n', "tests/test_tries.py::test_the_table_reads_an_unfinished_trys_checkpoint_once"),
+ ("bench/execute_notebook.py", '    code[-1].outputs = [o for o in part.cells[-1].outputs if', '    code[-1].outputs = [o for o in code[-1].outputs if', "tests/test_notebook.py::test_the_last_cell_run_again_shows_the_side_by_side_figure_as_the_records_draw_it_now"),
  ("s11lib/settings.py", '        return int(value, 10)', '        return int(float(value))', "tests/test_inputs.py::test_settings_read_booleans_as_the_command_line_does_and_expand_paths"),
  ("S11_SuperConvergence.ipynb", 'cfg = Config(data=DATA, seed=SEED, progress=True)', 'cfg = Config(data=DATA, progress=True)', "tests/test_notebook.py::test_the_notebooks_settings_are_read_as_typed"),
  ("setup.py", '            (Path(self.build_lib) / "s11lib" / "COMMIT").write_text(done.stdout.strip() + "\\n")', '            pass', "tests/test_packaging.py::test_installed_outside_the_checkout_it_answers_and_trains"),

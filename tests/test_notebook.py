@@ -220,3 +220,29 @@ def test_the_notebooks_failing_cells_name_its_cells_and_variables_not_flags(offl
                                          "writable folder and rerun from the parameters cell\n")
     finally:
         kernel.close()
+
+
+def test_the_last_cell_run_again_shows_the_side_by_side_figure_as_the_records_draw_it_now(tmp_path):
+    """`execute_notebook.py --last-cell`: an executed notebook whose last cell showed an older figure (or none)
+    gets that cell's outputs from a fresh run of it, the figure's bytes as images/ holds them; every other
+    output stays as it ran."""
+    import base64
+    import subprocess
+    import sys
+
+    copy = tmp_path / "executed.ipynb"
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    for i, cell in enumerate(code):  # a stale last output, and a mark on every other cell to find unchanged
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"ran {i}\n")]
+    nbformat.write(nb, copy)
+    env = {**os.environ, "PYTHONPATH": str(NOTEBOOK.parent), "MPLBACKEND": "Agg",
+           "JUPYTER_PATH": str(kernel_here(tmp_path / "jupyter"))}
+    done = subprocess.run([sys.executable, str(NOTEBOOK.parent / "bench" / "execute_notebook.py"), "--last-cell", str(copy)],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    after = [c for c in nbformat.read(copy, as_version=4).cells if c.cell_type == "code"]
+    assert [c.outputs[0].text for c in after[:-1]] == [f"ran {i}\n" for i in range(len(code) - 1)]
+    images = [base64.b64decode(o.data["image/png"]) for o in after[-1].outputs if "image/png" in o.get("data", {})]
+    assert images == [(NOTEBOOK.parent / "images" / "side_by_side.png").read_bytes()]
+    assert "its outputs now: display_data image/png, text/plain" in done.stdout
