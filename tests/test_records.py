@@ -20,6 +20,7 @@ RECORDS = {"2026-12-05-cpu-bf16": ("## 25. ", ""), "2026-12-04-cpu-bf16": ("## 2
 NOTEBOOK_RECORD = "2026-12-05-cpu-bf16"  # the run whose outputs the committed notebook holds
 PEER_RECORD = "2026-12-06-peer-cpu"  # airbench94 on the same pixels, on the CPU: a metrics.json per seed
 PAGE_RECORD = "2026-12-06-page-cpu-bf16"  # Page's schedule (0 -> 0.4 -> 0) in our code, seed 1
+STEP_RECORD = "2026-12-06-step-cpu-bf16"  # He et al.'s step schedule at LR 0.1 in our code, seed 1
 
 
 def metrics(record: str) -> dict:
@@ -123,4 +124,19 @@ def test_readme_and_results_give_page_schedules_record():
     text = section((ROOT / "bench" / "RESULTS.md").read_text(), "## 26. ")
     listed = re.search(r"after epochs 1-24: ([\d.,\s]+?)%", text.split("**Page's schedule, seed 1.**")[1]).group(1)
     assert [float(n) for n in re.findall(r"\d+\.\d+", listed)] == recorded_test_accuracies(PAGE_RECORD)
+    assert f"Test accuracy **{m['test_accuracy']:.2f}%** ({m['test_accuracy_tta']:.2f}% with flip TTA)" in text
+
+
+def test_readme_and_results_give_the_step_schedules_record():
+    m, config = metrics(STEP_RECORD), json.loads((RESULTS / STEP_RECORD / "config.json").read_text())
+    assert (config["schedule"], m["max_lr"], m["lr_rule"], m["epochs"], m["train_images"]) == ("step", 0.1, None, 24, 50_000)
+    with open(RESULTS / STEP_RECORD / "history.csv", newline="") as f:
+        lrs = [float(row["lr"]) for row in csv.DictReader(f)]
+    assert lrs[:12] == [0.1] * 12 and lrs[12:18] == pytest.approx([0.01] * 6) and lrs[18:] == pytest.approx([0.001] * 6)
+    row = next(line for line in (ROOT / "README.md").read_text().splitlines() if line.startswith("| the step schedule"))
+    assert f"| {m['test_accuracy']:.2f} ({m['test_accuracy_tta']:.2f} with flip TTA) | {m['train_seconds']:,.0f} s" in row
+    assert f"`{m['commit']}`, `bench/results/{STEP_RECORD}/`" in row
+    text = section((ROOT / "bench" / "RESULTS.md").read_text(), "## 26. ").split("**The step schedule, seed 1.**")[1]
+    listed = re.search(r"after epochs 1-24: ([\d.,\s]+?)%", text).group(1)
+    assert [float(n) for n in re.findall(r"\d+\.\d+", listed)] == recorded_test_accuracies(STEP_RECORD)
     assert f"Test accuracy **{m['test_accuracy']:.2f}%** ({m['test_accuracy_tta']:.2f}% with flip TTA)" in text
