@@ -74,7 +74,7 @@ def test_replace_gives_the_config_the_constructor_gives():
     assert Config.from_dict(Config(epochs=12).to_dict()) == Config(epochs=12)
 
 
-def test_settings_read_booleans_as_the_command_line_does_and_expand_paths(monkeypatch, capsys):
+def test_settings_read_booleans_as_the_command_line_does_and_expand_paths(monkeypatch, capsys, tmp_path):
     from s11lib import settings
 
     for value, expected in (("1", True), ("true", True), ("YES", True), ("0", False), ("no", False), ("", False)):
@@ -82,10 +82,10 @@ def test_settings_read_booleans_as_the_command_line_does_and_expand_paths(monkey
     assert settings.flag("S11_X", {}) is False
     with pytest.raises(ConfigError, match="S11_X must be 1, true or yes \\(or 0, false, no\\), got 'maybe'"):
         settings.flag("S11_X", {"S11_X": "maybe"})
-    monkeypatch.setenv("HOME", "/home/someone")
-    monkeypatch.setenv("RUNS", "/data/runs")
-    assert settings.path("S11_RUN", "runs/notebook", {"S11_RUN": "~/s11"}) == Path("/home/someone/s11")
-    assert settings.path("S11_RUN", "runs/notebook", {"S11_RUN": "$RUNS/a"}) == Path("/data/runs/a")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("RUNS", str(tmp_path / "runs"))
+    assert settings.path("S11_RUN", "runs/notebook", {"S11_RUN": "~/s11"}) == tmp_path / "home" / "s11"
+    assert settings.path("S11_RUN", "runs/notebook", {"S11_RUN": "$RUNS/a"}) == tmp_path / "runs" / "a"
     assert settings.path("S11_RUN", "runs/notebook", {}) == Path("runs/notebook")
     assert [settings.integer("S11_SEED", 1, env) for env in ({}, {"S11_SEED": ""}, {"S11_SEED": " 3 "})] == [1, 1, 3]
     for value in ("3.0", "three", "0x3"):
